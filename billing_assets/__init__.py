@@ -1,0 +1,1 @@
+"""billing_assets: a Dagster code location that closes a SaaS platform's books every month."""

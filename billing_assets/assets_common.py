@@ -1,0 +1,40 @@
+"""What every warehouse-writing asset shares: the pool, the backfill policy, the window."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import dagster as dg
+
+from billing_assets.partitions import monthly_partitions
+from billing_assets.warehouse import window_params
+
+DUCKDB_POOL = "duckdb"
+
+# Keyword arguments for every monthly asset that writes the warehouse.
+MONTHLY = {
+    "partitions_def": monthly_partitions,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "pool": DUCKDB_POOL,
+}
+
+
+def month_window(context: dg.AssetExecutionContext) -> tuple[datetime, datetime]:
+    """The partition window (one month or a single-run backfill range), as naive UTC bounds."""
+    window = context.partition_time_window
+    params = window_params(window.start, window.end)
+    return params["window_start"], params["window_end"]
+
+
+def window_label(start: datetime, end: datetime) -> str:
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return f"{start:%Y-%m}" if months == 1 else f"{start:%Y-%m}..{end:%Y-%m} ({months} months, end exclusive)"
+
+
+def table_schema(conn, table: str) -> dg.TableSchema:
+    """The column schema shown on the asset's page, read from the warehouse itself."""
+    schema, name = table.split(".")
+    rows = conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position", [schema, name]).fetchall()
+    return dg.TableSchema(columns=[dg.TableColumn(name=c, type=t) for c, t in rows])

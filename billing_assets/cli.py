@@ -1,0 +1,96 @@
+"""`billing-assets`: the demo, the invoice preview and the sample-world generator.
+
+    billing-assets demo                      sample world -> every asset, every sample month, via Dagster
+    billing-assets preview --tenant acme --period 2026-04
+    billing-assets sample-world [--force]    (re)create the sample source database and DigitalOcean folder
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from billing_assets.settings import locations
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _prepare_dagster_home() -> Path:
+    home = locations().dagster_home
+    os.environ["DAGSTER_HOME"] = str(home)
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
+def ensure_sample_world(force: bool = False) -> bool:
+    """Create the sample world unless it exists; returns True when it was created."""
+    from billing_assets.sample_world import write_sample_world
+
+    where = locations()
+    if where.sample_source_path.exists() and where.do_export_dir.exists() and not force:
+        return False
+    if where.do_export_dir.exists():
+        shutil.rmtree(where.do_export_dir)
+    write_sample_world(where.sample_source_path, where.do_export_dir)
+    return True
+
+
+def cmd_sample_world(args: argparse.Namespace) -> int:
+    created = ensure_sample_world(force=args.force)
+    where = locations()
+    print(("created" if created else "kept existing") + f" sample world: {where.sample_source_path}, "
+          f"{where.do_export_dir}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from billing_assets.demo import run_demo
+
+    started = time.monotonic()
+    _prepare_dagster_home()
+    if ensure_sample_world():
+        print(f"created the sample world under {locations().home}")
+    return run_demo(started)
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from billing_assets.revenue.invoice_assets import preview_rows
+    from billing_assets.warehouse import open_warehouse
+
+    try:
+        with open_warehouse(locations().warehouse_path, read_only=True) as conn:
+            q, rows = preview_rows(conn, args.tenant, args.period)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Preview: tenant {args.tenant}, {q.period.label}, {q.currency} (nothing is written)")
+    print(tabulate(rows, headers=("kind", "description", "quantity", "amount"), disable_numparse=True))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="billing-assets", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="run the whole pipeline on the sample world").set_defaults(func=cmd_demo)
+    preview = sub.add_parser("preview", help="print one tenant's invoice for one month")
+    preview.add_argument("--tenant", required=True, help="tenant id or slug")
+    preview.add_argument("--period", required=True, help="YYYY-MM")
+    preview.set_defaults(func=cmd_preview)
+    world = sub.add_parser("sample-world", help="create the sample source database and DigitalOcean folder")
+    world.add_argument("--force", action="store_true", help="recreate even if present")
+    world.set_defaults(func=cmd_sample_world)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""Tenant invoices (monthly), the issue_invoices job and the preview_invoice job."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+from pydantic import Field
+
+from billing_assets.assets_common import DUCKDB_POOL, MONTHLY, month_window, table_schema, window_label
+from billing_assets.money import format_money
+from billing_assets.periods import Period, PeriodError, months_in, parse_month
+from billing_assets.resources import WarehouseResource
+from billing_assets.revenue import invoice_store
+from billing_assets.revenue.invoicing import load_tenant_inputs, plan_documents, quote_tenant
+from billing_assets.sql_files import read_sql
+from billing_assets.warehouse import markdown_preview, transaction
+
+CHECKS = {  # check name -> (findings, severity, description)
+    "total_equals_subtotal_plus_tax": (("total_mismatch",), dg.AssetCheckSeverity.ERROR,
+                                       "Every document's total is its subtotal plus tax."),
+    "subtotal_equals_lines": (("subtotal_mismatch",), dg.AssetCheckSeverity.ERROR,
+                              "Subtotal equals the sum of non-tax lines, tax the sum of tax lines."),
+    "one_invoice_per_tenant_period": (("duplicate_invoice",), dg.AssetCheckSeverity.ERROR,
+                                      "At most one invoice per tenant and period (corrections are separate)."),
+    "active_subscriptions_invoiced": (("subscription_not_invoiced",), dg.AssetCheckSeverity.ERROR,
+                                      "Every active subscription is invoiced or excluded with a stated reason."),
+    "no_negative_totals": (("negative_total",), dg.AssetCheckSeverity.ERROR,
+                           "Only a credit note may have a negative total."),
+    "issued_invoices_unchanged": (("issued_invoice_changed",), dg.AssetCheckSeverity.ERROR,
+                                  "Issued documents still hash to what was recorded when they were issued."),
+}
+
+
+class InvoiceRunConfig(dg.Config):
+    exclude_tenants: list[str] = Field(default=[], description="Tenant ids (or slugs) not to invoice in this run.")
+    only_segment: str | None = Field(default=None, description="Invoice only tenants of this segment.")
+    force: bool = Field(default=False, description="Rewrite drafts even when unchanged. Never touches issued ones.")
+
+
+def _exclusion_reason(tenant, config: InvoiceRunConfig) -> str | None:
+    if tenant.tenant_id in config.exclude_tenants or tenant.slug in config.exclude_tenants:
+        return "excluded by run config exclude_tenants"
+    if config.only_segment and tenant.segment != config.only_segment:
+        return f"segment {tenant.segment!r} outside only_segment={config.only_segment!r}"
+    return None
+
+
+def invoice_window(conn, window: Period, config: InvoiceRunConfig, now: datetime) -> list[tuple[str, str, str]]:
+    """Compute and write every month of the window; returns (period, tenant, outcome) rows."""
+    outcomes = []
+    for month in months_in(window):
+        inputs = load_tenant_inputs(conn, month)
+        unknown = set(config.exclude_tenants) - {t.tenant.tenant_id for t in inputs.values()} - {
+            t.tenant.slug for t in inputs.values()}
+        if unknown:
+            raise ValueError(f"exclude_tenants names unknown tenants: {', '.join(sorted(unknown))}")
+        conn.execute("DELETE FROM revenue.invoice_exclusions WHERE period_start = ?", [month.start.replace(tzinfo=None)])
+        for tenant_inputs in inputs.values():
+            tenant = tenant_inputs.tenant
+            reason = _exclusion_reason(tenant, config)
+            invoiced: set[str] = set()
+            if reason is None:
+                q = quote_tenant(tenant_inputs, month)
+                invoiced = {line.subscription_id for line in q.lines}
+                plan = plan_documents(tenant, q, invoice_store.existing_documents(conn, tenant.tenant_id, month),
+                                      config.force)
+                if plan.replaces_draft:
+                    invoice_store.delete_draft(conn, plan.replaces_draft)
+                if plan.write:
+                    invoice_store.insert_document(conn, plan.write, now)
+                outcome = plan.outcome
+            else:
+                outcome = "excluded"
+            for sub, _ in tenant_inputs.subscriptions:
+                if sub.subscription_id not in invoiced:
+                    conn.execute("INSERT INTO revenue.invoice_exclusions VALUES (?, ?, ?, ?)",
+                                 [month.start.replace(tzinfo=None), tenant.tenant_id, sub.subscription_id,
+                                  reason or "no billable time or usage in the period (e.g. a whole-period trial)"])
+            if tenant_inputs.subscriptions:
+                outcomes.append((month.label, tenant.slug, outcome))
+    return outcomes
+
+
+def invoice_findings(conn, start, end) -> dict[str, list[tuple[str, str]]]:
+    found: dict[str, list[tuple[str, str]]] = {}
+    for finding, subject, detail in conn.execute(read_sql("revenue/check_invoices.sql"),
+                                                 {"window_start": start, "window_end": end}).fetchall():
+        found.setdefault(finding, []).append((subject, detail))
+    for subject, detail in invoice_store.changed_issued_documents(conn, start, end):
+        found.setdefault("issued_invoice_changed", []).append((subject, detail))
+    return found
+
+
+def _table(rows: list[tuple], headers: tuple[str, ...]) -> str:
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows[:60]]
+    if len(rows) > 60:
+        out.append(f"| … {len(rows) - 60} more |" + " |" * (len(headers) - 1))
+    return "\n".join(out)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("tenant_invoices", group_name="revenue", kinds={"duckdb"}, owners=["team:billing"],
+                     partitions_def=MONTHLY["partitions_def"],
+                     deps=["metered_usage", "source_tenants", "source_subscriptions", "source_plan_catalogue"],
+                     description="One invoice per tenant and month (plus credit notes / supplementary invoices "
+                                 "that correct issued ones). Drafts are recomputed; issued documents never change."),
+        dg.AssetSpec("tenant_invoice_lines", group_name="revenue", kinds={"duckdb"}, owners=["team:billing"],
+                     partitions_def=MONTHLY["partitions_def"], deps=["metered_usage"],
+                     description="Rated lines of every document, tagged with deployment, metric and plan version."),
+    ],
+    check_specs=[dg.AssetCheckSpec(name, asset="tenant_invoices", description=desc, blocking=True)
+                 for name, (_, _, desc) in CHECKS.items()],
+    **MONTHLY,
+)
+def tenant_invoices(context: dg.AssetExecutionContext, config: InvoiceRunConfig, warehouse: WarehouseResource):
+    """Rate every tenant's usage with the quote engine and write the month's documents."""
+    start, end = month_window(context)
+    window = Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))
+    now = datetime.now(UTC)
+    with warehouse.connect() as conn:
+        with transaction(conn):
+            outcomes = invoice_window(conn, window, config, now)
+        findings = invoice_findings(conn, start, end)
+        params = {"window_start": start, "window_end": end}
+        totals = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE status = 'draft'), count(*) FILTER (WHERE document_type <> "
+            "'invoice') FROM revenue.tenant_invoices WHERE period_start >= $window_start AND period_start < "
+            "$window_end", params).fetchone()
+        line_count = conn.execute(
+            "SELECT count(*) FROM revenue.tenant_invoice_lines l JOIN revenue.tenant_invoices i USING (invoice_id) "
+            "WHERE i.period_start >= $window_start AND i.period_start < $window_end", params).fetchone()[0]
+        preview = markdown_preview(conn, read_sql("revenue/invoice_preview.sql"), params, limit=30)
+        invoice_schema = table_schema(conn, "revenue.tenant_invoices")
+        line_schema = table_schema(conn, "revenue.tenant_invoice_lines")
+    summary = {}
+    for _, _, outcome in outcomes:
+        summary[outcome] = summary.get(outcome, 0) + 1
+    yield dg.MaterializeResult(asset_key="tenant_invoices", metadata={
+        "dagster/row_count": totals[0], "drafts": totals[1], "corrections": totals[2],
+        "window": window_label(start, end), "outcomes": dg.MetadataValue.json(summary),
+        "tenants": dg.MetadataValue.md(_table(outcomes, ("period", "tenant", "outcome"))),
+        "preview": dg.MetadataValue.md(preview), "dagster/column_schema": invoice_schema,
+    })
+    yield dg.MaterializeResult(asset_key="tenant_invoice_lines", metadata={
+        "dagster/row_count": line_count, "dagster/column_schema": line_schema})
+    for name, (kinds, severity, _) in CHECKS.items():
+        rows = [row for kind in kinds for row in findings.get(kind, [])]
+        yield dg.AssetCheckResult(
+            asset_key="tenant_invoices", check_name=name, passed=not rows, severity=severity,
+            metadata={"findings": len(rows),
+                      "details": dg.MetadataValue.md(_table(rows, ("document", "detail"))) if rows else "none"})
+
+
+# --- issue_invoices ----------------------------------------------------------------------------
+
+class IssueConfig(dg.Config):
+    period: str = Field(description="Month to issue, YYYY-MM. Every draft of that month becomes issued.")
+    issued_by: str = Field(default="dagster", description="Who issues (recorded in revenue.invoice_issue_log).")
+
+
+@dg.op(pool=DUCKDB_POOL)
+def issue_month_drafts(context: dg.OpExecutionContext, config: IssueConfig, warehouse: WarehouseResource) -> None:
+    """Drafts of the month become issued; from now on only correction documents can change what is billed."""
+    try:
+        month = parse_month(config.period)
+    except PeriodError as exc:
+        raise dg.Failure(f"period: {exc}") from None
+    start, end = month.start.replace(tzinfo=None), month.end.replace(tzinfo=None)
+    with warehouse.connect() as conn, transaction(conn):
+        issued = invoice_store.issue_drafts(conn, start, end, config.issued_by, datetime.now(UTC))
+    context.add_output_metadata({"issued": len(issued), "period": month.label})
+    context.log.info(f"issued {len(issued)} document(s) for {month.label}")
+
+
+@dg.job(description="Issue every draft invoice (and correction) of one month. Issued documents are immutable.",
+        tags={"kind": "revenue"})
+def issue_invoices():
+    issue_month_drafts()
+
+
+# --- preview_invoice ---------------------------------------------------------------------------
+
+class PreviewConfig(dg.Config):
+    tenant: str = Field(description="Tenant id or slug.")
+    period: str = Field(description="Month, YYYY-MM (its metered usage must be materialized).")
+
+
+def preview_rows(conn, tenant_key: str, period_text: str) -> tuple[object, list[tuple]]:
+    """The quote for one tenant and month, read-only. Raises ValueError naming a bad field."""
+    try:
+        month = parse_month(period_text)
+    except PeriodError as exc:
+        raise ValueError(f"period: {exc}") from None
+    inputs = load_tenant_inputs(conn, month)
+    match = [t for t in inputs.values() if tenant_key in (t.tenant.tenant_id, t.tenant.slug)]
+    if not match:
+        raise ValueError(f"tenant: no tenant with id or slug {tenant_key!r}")
+    metered = conn.execute("SELECT count(*) FROM revenue.metered_usage WHERE period_start = ?",
+                           [month.start.replace(tzinfo=None)]).fetchone()[0]
+    if not metered:
+        raise ValueError(f"period: metered usage for {month.label} has not been materialized yet")
+    q = quote_tenant(match[0], month)
+    rows = [(line.kind, line.description, line.quantity, format_money(line.amount, q.currency)) for line in q.lines]
+    rows += [("", "Subtotal", "", format_money(q.subtotal, q.currency)),
+             ("", "Tax", "", format_money(q.tax, q.currency)),
+             ("", "Total", "", format_money(q.total, q.currency))]
+    return q, rows
+
+
+@dg.op(pool=DUCKDB_POOL)
+def preview_tenant_invoice(context: dg.OpExecutionContext, config: PreviewConfig, warehouse: WarehouseResource):
+    """The same quote engine as the invoices, nothing written."""
+    with warehouse.connect(read_only=True) as conn:
+        try:
+            q, rows = preview_rows(conn, config.tenant, config.period)
+        except ValueError as exc:
+            raise dg.Failure(str(exc)) from None
+    context.add_output_metadata({
+        "lines": dg.MetadataValue.md(_table(rows, ("kind", "description", "quantity", "amount"))),
+        "subtotal_minor": q.subtotal, "tax_minor": q.tax, "total_minor": q.total, "currency": q.currency,
+    })
+
+
+@dg.job(description="Preview one tenant's invoice for one month: lines and totals in the run's metadata.",
+        tags={"kind": "revenue"})
+def preview_invoice():
+    preview_tenant_invoice()

@@ -1,0 +1,72 @@
+"""Reading the operational database as Arrow, columnar, in batches.
+
+PostgreSQL and SQLite go through ADBC drivers (measured at ~1.8M rows/s on PostgreSQL, see
+reference/stack-notes.md); any other SQLAlchemy URL falls back to SQLAlchemy + pandas chunks.
+Errors name the table and never the URL's password.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+
+class SourceError(RuntimeError):
+    """The source database could not be read."""
+
+
+def redacted(url: str) -> str:
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable url>"
+
+
+def _scrub(message: str, url: str) -> str:
+    try:
+        password = sa.make_url(url).password
+    except Exception:
+        password = None
+    return message.replace(str(password), "***") if password else message
+
+
+def read_batches(url: str, query: str, batch_rows: int = 250_000) -> Iterator[pa.RecordBatch]:
+    """Yield Arrow record batches of `query` (a trusted, constant query)."""
+    try:
+        parsed = sa.make_url(url)
+    except Exception as exc:
+        raise SourceError(f"BILLING_SOURCE_URL is not a SQLAlchemy URL: {redacted(url)}") from exc
+    backend = parsed.get_backend_name()
+    try:
+        if backend == "postgresql":
+            import adbc_driver_postgresql.dbapi as adbc
+
+            uri = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+            with adbc.connect(uri) as conn, conn.cursor() as cur:
+                cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(16 << 20)})
+                cur.execute(query)
+                yield from cur.fetch_record_batch()
+        elif backend == "sqlite":
+            import adbc_driver_sqlite.dbapi as adbc
+
+            with adbc.connect(parsed.database or ":memory:") as conn, conn.cursor() as cur:
+                cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
+                cur.execute(query)
+                yield from cur.fetch_record_batch()
+        else:
+            import pandas as pd
+
+            engine = sa.create_engine(url)
+            try:
+                with engine.connect() as conn:
+                    for chunk in pd.read_sql(sa.text(query), conn, chunksize=batch_rows):
+                        yield from pa.Table.from_pandas(chunk, preserve_index=False).to_batches()
+            finally:
+                engine.dispose()
+    except SourceError:
+        raise
+    except Exception as exc:
+        raise SourceError(f"reading the source database {redacted(url)} failed: "
+                          f"{type(exc).__name__}: {_scrub(str(exc), url)}") from None

@@ -1,0 +1,46 @@
+"""Where things live when nobody configured anything: everything under one data directory.
+
+Only non-secret locations are resolved here; secrets are passed to resources as `dg.EnvVar`
+so their values never reach run config, logs or the UI.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOME = ".billing"
+
+
+@dataclass(frozen=True)
+class Locations:
+    home: Path
+
+    @property
+    def warehouse_path(self) -> Path:
+        return Path(os.environ.get("BILLING_WAREHOUSE_PATH") or self.home / "warehouse.duckdb")
+
+    @property
+    def sample_source_path(self) -> Path:
+        return self.home / "source.sqlite"
+
+    @property
+    def source_url(self) -> str:
+        return os.environ.get("BILLING_SOURCE_URL") or f"sqlite:///{self.sample_source_path}"
+
+    @property
+    def do_export_dir(self) -> Path:
+        return Path(os.environ.get("BILLING_DO_EXPORT_DIR") or self.home / "digitalocean")
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home / "exports"
+
+    @property
+    def dagster_home(self) -> Path:
+        return Path(os.environ.get("DAGSTER_HOME") or self.home / "dagster_home")
+
+
+def locations() -> Locations:
+    return Locations(home=Path(os.environ.get("BILLING_HOME") or DEFAULT_HOME).resolve())

@@ -1,0 +1,29 @@
+-- Findings of the metered-usage checks for [$window_start, $window_end), one row per finding.
+-- finding: unknown_reference | negative_quantity | resources_without_usage | usage_while_inactive
+SELECT 'unknown_reference' AS finding, period_start, deployment_id, metric,
+       reason || ' (event ' || event_id || ', quantity ' || quantity || ')' AS detail
+FROM revenue.usage_rejections
+WHERE period_start >= $window_start AND period_start < $window_end AND reason IN ('unknown deployment', 'unknown metric')
+UNION ALL
+SELECT 'negative_quantity', period_start, deployment_id, metric,
+       'event ' || event_id || ' quantity ' || quantity
+FROM revenue.usage_rejections
+WHERE period_start >= $window_start AND period_start < $window_end AND reason = 'negative quantity'
+UNION ALL
+SELECT 'resources_without_usage', r.period_start, r.deployment_id, NULL,
+       'active deployment with ' || r.quantity || ' ' || r.metric || ' but no usage events'
+FROM revenue.metered_usage r
+JOIN staging.subscriptions s USING (deployment_id)
+WHERE r.period_start >= $window_start AND r.period_start < $window_end AND r.source = 'resources'
+  AND r.metric = 'droplet_hours'
+  AND s.started_at < r.period_end AND coalesce(s.canceled_at, r.period_end) > r.period_start
+  AND NOT EXISTS (SELECT 1 FROM revenue.metered_usage u WHERE u.period_start = r.period_start
+                  AND u.deployment_id = r.deployment_id AND u.source = 'events')
+UNION ALL
+SELECT 'usage_while_inactive', u.period_start, u.deployment_id, u.metric,
+       'usage of ' || (u.quantity + u.late_quantity) || ' while the deployment was not active ('
+       || d.created_at || ' .. ' || coalesce(CAST(d.deleted_at AS VARCHAR), 'now') || ')'
+FROM revenue.metered_usage u JOIN staging.deployments d USING (deployment_id)
+WHERE u.period_start >= $window_start AND u.period_start < $window_end AND u.source = 'events'
+  AND (d.created_at >= u.period_end OR coalesce(d.deleted_at, u.period_end) <= u.period_start)
+ORDER BY finding, period_start, deployment_id, metric;

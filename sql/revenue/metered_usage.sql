@@ -1,0 +1,70 @@
+-- Metered usage for every month in [$window_start, $window_end).
+-- Events are deduplicated by idempotency key across ALL staged events (first received wins),
+-- so a retry that lands in another month is still one event. Only keys that occur more than once
+-- pay for the window function. Reversed keys, unknown deployments or metrics and negative
+-- quantities never reach metered_usage; the last three are kept in usage_rejections instead.
+CREATE OR REPLACE TEMP TABLE months AS
+SELECT range AS period_start, range + INTERVAL 1 MONTH AS period_end,
+       range + INTERVAL 1 MONTH + to_hours(CAST($grace_hours AS BIGINT)) AS cutoff_at
+FROM range(CAST($window_start AS TIMESTAMP), CAST($window_end AS TIMESTAMP), INTERVAL 1 MONTH);
+
+CREATE OR REPLACE TEMP TABLE winning_events AS
+WITH repeated AS (
+    SELECT idempotency_key, count(*) AS copies FROM staging.usage_events GROUP BY 1 HAVING count(*) > 1
+), winners_of_repeated AS (
+    SELECT e.*, r.copies - 1 AS duplicates
+    FROM staging.usage_events e JOIN repeated r USING (idempotency_key)
+    QUALIFY row_number() OVER (PARTITION BY e.idempotency_key ORDER BY e.received_at, e.event_id) = 1
+)
+SELECT e.*, 0 AS duplicates FROM staging.usage_events e ANTI JOIN repeated r USING (idempotency_key)
+WHERE e.occurred_at >= $window_start AND e.occurred_at < $window_end
+UNION ALL
+SELECT * FROM winners_of_repeated
+WHERE occurred_at >= $window_start AND occurred_at < $window_end;
+
+CREATE OR REPLACE TEMP TABLE classified_events AS
+SELECT w.*, m.period_start, m.cutoff_at, d.tenant_id,
+       CASE WHEN d.deployment_id IS NULL THEN 'unknown deployment'
+            WHEN w.metric NOT IN (SELECT metric FROM staging.plan_version_charges) THEN 'unknown metric'
+            WHEN w.quantity < 0 THEN 'negative quantity' END AS rejection
+FROM winning_events w
+JOIN months m ON w.occurred_at >= m.period_start AND w.occurred_at < m.period_end
+LEFT JOIN staging.deployments d USING (deployment_id)
+WHERE w.idempotency_key NOT IN (SELECT idempotency_key FROM revenue.usage_event_reversals);
+
+DELETE FROM revenue.metered_usage WHERE period_start >= $window_start AND period_start < $window_end;
+
+INSERT INTO revenue.metered_usage
+SELECT period_start, period_start + INTERVAL 1 MONTH, tenant_id, deployment_id, metric, 'events',
+       coalesce(sum(quantity) FILTER (WHERE received_at < cutoff_at), 0),
+       coalesce(sum(quantity) FILTER (WHERE received_at >= cutoff_at), 0),
+       count(*), sum(duplicates), any_value(cutoff_at)
+FROM classified_events WHERE rejection IS NULL
+GROUP BY period_start, tenant_id, deployment_id, metric;
+
+-- Resource-hours: each resource's lifetime clipped to the half-open month; a partial hour is
+-- billed as a whole hour per resource per month (DigitalOcean's own rule), so a resource alive
+-- across a month boundary is split exactly at the boundary and each side rounds up on its own.
+INSERT INTO revenue.metered_usage
+SELECT m.period_start, m.period_end, d.tenant_id, r.deployment_id, r.kind || '_hours', 'resources',
+       sum((date_diff('second', greatest(r.created_at, m.period_start),
+                      least(coalesce(r.deleted_at, m.period_end), m.period_end)) + 3599) // 3600),
+       0, count(*), 0, any_value(m.cutoff_at)
+FROM staging.cloud_resources r
+JOIN months m ON r.created_at < m.period_end AND coalesce(r.deleted_at, m.period_end) > m.period_start
+JOIN staging.deployments d USING (deployment_id)
+GROUP BY m.period_start, m.period_end, d.tenant_id, r.deployment_id, r.kind;
+
+DELETE FROM revenue.late_usage WHERE period_start >= $window_start AND period_start < $window_end;
+
+INSERT INTO revenue.late_usage
+SELECT period_start, event_id, idempotency_key, tenant_id, deployment_id, metric, quantity, occurred_at,
+       received_at, cutoff_at
+FROM classified_events WHERE rejection IS NULL AND received_at >= cutoff_at;
+
+DELETE FROM revenue.usage_rejections WHERE period_start >= $window_start AND period_start < $window_end;
+
+INSERT INTO revenue.usage_rejections
+SELECT period_start, event_id, idempotency_key, deployment_id, metric, quantity, occurred_at, received_at,
+       rejection
+FROM classified_events WHERE rejection IS NOT NULL;

@@ -1,0 +1,114 @@
+"""Shared fixtures: a sample world in a temporary directory, real DuckDB, SQLite and PostgreSQL.
+
+PostgreSQL comes from the pgserver wheel, started once per session: nothing to install, never
+skipped. Nothing here is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+# Keep the developer's own .billing untouched by anything that reads the environment.
+os.environ["BILLING_HOME"] = str(Path(os.environ.get("PYTEST_TMPDIR", "/tmp")) / f"billing-tests-{os.getpid()}")
+for name in ("BILLING_WAREHOUSE_PATH", "BILLING_SOURCE_URL", "BILLING_DO_EXPORT_DIR", "DIGITALOCEAN_TOKEN",
+             "STRIPE_API_KEY"):
+    os.environ.pop(name, None)
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+from billing_assets.definitions import build_definitions  # noqa: E402
+from billing_assets.resources import (  # noqa: E402
+    DigitalOceanResource,
+    SourceDatabaseResource,
+    StripeResource,
+    WarehouseResource,
+)
+from billing_assets.sample_world import build_world, write_export_folder  # noqa: E402
+from billing_assets.sample_world.writer import load_source  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def world():
+    return build_world()
+
+
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory, world) -> Path:
+    """The sample world written once; tests copy it so each gets its own files."""
+    root = tmp_path_factory.mktemp("world-template")
+    load_source(f"sqlite:///{root / 'source.sqlite'}", world)
+    write_export_folder(root / "digitalocean", world)
+    return root
+
+
+@dataclass
+class Env:
+    root: Path
+    resources: dict
+
+    @property
+    def warehouse_path(self) -> Path:
+        return Path(self.resources["warehouse"].path)
+
+    @property
+    def defs(self) -> dg.Definitions:
+        return build_definitions(self.resources)
+
+    def materialize(self, selection: list[str], partition_key: str | None = None, run_config=None,
+                    instance=None, raise_on_error: bool = True):
+        return dg.materialize(
+            list(self.defs.assets), selection=selection, partition_key=partition_key, resources=self.resources,
+            run_config=run_config, instance=instance, raise_on_error=raise_on_error)
+
+    def month_close(self, first: str, last: str, instance=None, raise_on_error: bool = True, run_config=None):
+        job = self.defs.resolve_job_def("month_close")
+        return job.execute_in_process(
+            instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=raise_on_error,
+            run_config=run_config,
+            tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last})
+
+    def connect(self):
+        import duckdb
+
+        return duckdb.connect(str(self.warehouse_path), read_only=True)
+
+
+def make_resources(root: Path, source_url: str | None = None, **digitalocean) -> dict:
+    return {
+        "warehouse": WarehouseResource(path=str(root / "warehouse.duckdb"), lock_timeout_s=5),
+        "source_db": SourceDatabaseResource(url=source_url or f"sqlite:///{root / 'source.sqlite'}"),
+        "digitalocean": DigitalOceanResource(export_dir=str(root / "digitalocean"), **digitalocean),
+        "stripe": StripeResource(),
+    }
+
+
+@pytest.fixture
+def env(tmp_path, world_template) -> Env:
+    shutil.copy(world_template / "source.sqlite", tmp_path / "source.sqlite")
+    shutil.copytree(world_template / "digitalocean", tmp_path / "digitalocean")
+    return Env(tmp_path, make_resources(tmp_path))
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    import pgserver
+
+    server = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A fresh, empty PostgreSQL database (SQLAlchemy URL with the psycopg2 driver)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    pg_server.psql(f"CREATE DATABASE {name};")
+    base = pg_server.get_uri()  # postgresql://postgres:@/postgres?host=...
+    return base.replace("postgresql://", "postgresql+psycopg2://", 1).replace("/postgres?", f"/{name}?", 1)
