@@ -47,12 +47,23 @@ class DigitalOceanResource(dg.ConfigurableResource):
     token: str | None = Field(default=None, description="DIGITALOCEAN_TOKEN (billing:read scope).")
     api_url: str = Field(default=DEFAULT_DO_API_URL, description="DIGITALOCEAN_API_URL.")
     export_dir: str = Field(description="BILLING_DO_EXPORT_DIR, used when no token is set.")
-    timeout_s: float = Field(default=30.0)
-    max_retries: int = Field(default=5)
+    timeout_s: float = Field(default=30.0, description="Per-request timeout.")
+    max_retries: int = Field(default=5, description="Retries of 429/5xx/connection errors per request.")
+    backoff_base_s: float = Field(default=1.0, description="First backoff step; doubles per retry, with jitter.")
 
     @property
     def mode(self) -> str:
         return "api" if self.token else "export_folder"
+
+    def document_source(self):
+        """The API when a token is set, else the export folder: both return the same raw documents."""
+        from billing_assets.ingest.client import DigitalOceanClient
+        from billing_assets.ingest.documents import ApiSource, FolderSource
+
+        if self.token:
+            return ApiSource(DigitalOceanClient(self.token, self.api_url, timeout_s=self.timeout_s,
+                                                max_retries=self.max_retries, backoff_base_s=self.backoff_base_s))
+        return FolderSource(self.export_dir)
 
 
 class StripeResource(dg.ConfigurableResource):
