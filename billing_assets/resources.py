@@ -26,6 +26,7 @@ class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse file. Open it briefly, after any network call, inside pool `duckdb`."""
 
     path: str = Field(description="DuckDB file of the warehouse (BILLING_WAREHOUSE_PATH).")
+    exports_dir: str = Field(description="Folder of the Parquet/CSV exports for analysts and FinOps tools.")
     lock_timeout_s: float = Field(default=60.0, description="How long to wait for another writer.")
 
     @contextmanager
@@ -85,7 +86,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
     where = locations()
     source_url = dg.EnvVar("BILLING_SOURCE_URL") if os.environ.get("BILLING_SOURCE_URL") else where.source_url
     return {
-        "warehouse": WarehouseResource(path=str(where.warehouse_path)),
+        "warehouse": WarehouseResource(path=str(where.warehouse_path), exports_dir=str(where.exports_dir)),
         "source_db": SourceDatabaseResource(url=source_url),
         "digitalocean": DigitalOceanResource(
             token=_secret("DIGITALOCEAN_TOKEN"),

@@ -82,7 +82,8 @@ class Env:
 
 def make_resources(root: Path, source_url: str | None = None, **digitalocean) -> dict:
     return {
-        "warehouse": WarehouseResource(path=str(root / "warehouse.duckdb"), lock_timeout_s=5),
+        "warehouse": WarehouseResource(path=str(root / "warehouse.duckdb"), exports_dir=str(root / "exports"),
+                                       lock_timeout_s=5),
         "source_db": SourceDatabaseResource(url=source_url or f"sqlite:///{root / 'source.sqlite'}"),
         "digitalocean": DigitalOceanResource(export_dir=str(root / "digitalocean"), **digitalocean),
         "stripe": StripeResource(),

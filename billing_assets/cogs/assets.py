@@ -1,0 +1,191 @@
+"""Cost of goods: every DigitalOcean cost line matched to a resource and deployment (or explicitly
+unallocated), cost per deployment that ties to the bill to the cent, and FOCUS rows for FinOps tools."""
+
+from datetime import UTC
+from pathlib import Path
+from typing import Literal
+
+import dagster as dg
+from pydantic import Field
+
+from billing_assets.assets_common import MONTHLY, month_window, table_schema, window_label
+from billing_assets.cogs.matching import Line, Resource, allocate, match_lines
+from billing_assets.exports import write_exports
+from billing_assets.periods import Period, months_in
+from billing_assets.resources import WarehouseResource
+from billing_assets.sql_files import read_sql
+from billing_assets.warehouse import markdown_preview, transaction
+
+COMMON = {"group_name": "cogs", "owners": ["team:finops"]}
+SHARED_REASONS = ("account_level", "provider_tax")  # what an allocation may spread; unknown spend never
+
+
+def _utc(value):
+    return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def _bullets(rows: list[str], limit: int = 60) -> str:
+    return "\n".join(f"- {r}" for r in rows[:limit]) + (f"\n- … {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+class MatchingConfig(dg.Config):
+    match_rate_warn_below: float = Field(
+        default=0.9, ge=0, le=1,
+        description="Warn when the share of resource cost lines (not tax or account-level) matched is below this.")
+
+
+@dg.asset(**COMMON, **MONTHLY, kinds={"duckdb"},
+          deps=["do_cost_lines", "do_resources", "source_cloud_resources", "source_deployments"],
+          check_specs=[
+              dg.AssetCheckSpec("match_rate", asset="cost_line_matches",
+                                description="Share of resource lines matched; unmatched lines listed."),
+              dg.AssetCheckSpec("unknown_provider_resources", asset="cost_line_matches",
+                                description="Resources DigitalOcean bills that no deployment owns, with their cost."),
+          ])
+def cost_line_matches(context: dg.AssetExecutionContext, config: MatchingConfig, warehouse: WarehouseResource):
+    """Every cost line with its match method (resource_uuid, resource_id, kubernetes_node, name or none),
+    resource, deployment and tenant, or the reason it is unallocated."""
+    start, end = month_window(context)
+    with warehouse.connect() as conn:
+        resources = [Resource(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _utc(r[7]), _utc(r[8])) for r in conn.execute(
+            "SELECT r.resource_id, r.deployment_id, d.tenant_id, r.kind, r.name, r.provider_resource_id, "
+            "r.provider_uuid, r.created_at, r.deleted_at FROM staging.cloud_resources r "
+            "JOIN staging.deployments d USING (deployment_id) ORDER BY r.resource_id").fetchall()]
+        node_clusters = dict(conn.execute("SELECT provider_resource_id, cluster_uuid FROM ingest.do_resources "
+                                          "WHERE cluster_uuid IS NOT NULL AND provider_resource_id IS NOT NULL")
+                             .fetchall())
+        rows = conn.execute(
+            "SELECT period_start, invoice_uuid, line_number, product, group_description, description, start_at, end_at, "
+            "amount_minor, is_tax, resource_id, resource_uuid FROM ingest.do_cost_lines "
+            "WHERE period_start >= ? AND period_start < ? ORDER BY period_start, invoice_uuid, line_number",
+            [start, end]).fetchall()
+        lines = [Line(r[1], r[2], r[3], r[4], r[5], _utc(r[6]), _utc(r[7]), r[8], r[9], r[10], r[11]) for r in rows]
+        matches = match_lines(lines, resources, node_clusters)
+        with transaction(conn):
+            conn.execute("DELETE FROM cogs.cost_line_matches WHERE period_start >= ? AND period_start < ?", [start, end])
+            conn.executemany(
+                "INSERT INTO cogs.cost_line_matches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [[r[0], m.invoice_uuid, m.line_number, r[3], r[5], m.kind, r[8], m.method, m.resource_id,
+                  m.deployment_id, m.tenant_id, m.unallocated_reason] for r, m in zip(rows, matches, strict=True)])
+        methods = dict(conn.execute(
+            "SELECT match_method, count(*) FROM cogs.cost_line_matches WHERE period_start >= ? AND period_start < ? "
+            "GROUP BY 1 ORDER BY 1", [start, end]).fetchall())
+        unmatched = conn.execute(
+            "SELECT strftime(period_start, '%Y-%m'), description, amount_minor, unallocated_reason "
+            "FROM cogs.cost_line_matches WHERE period_start >= ? AND period_start < ? "
+            "AND unallocated_reason IN ('unknown_resource', 'ambiguous_name') ORDER BY 1, 3 DESC", [start, end]).fetchall()
+        schema = table_schema(conn, "cogs.cost_line_matches")
+    resource_lines = [m for m in matches if m.unallocated_reason not in ("provider_tax", "account_level")]
+    matched = [m for m in resource_lines if m.deployment_id]
+    rate = len(matched) / len(resource_lines) if resource_lines else 1.0
+    listed = [f"{p} {d}: {a / 100:.2f} USD ({why})" for p, d, a, why in unmatched]
+    yield dg.MaterializeResult(metadata={
+        "dagster/row_count": len(matches), "window": window_label(start, end),
+        "match_methods": dg.MetadataValue.json(methods), "match_rate": round(rate, 4),
+        "unmatched_lines": dg.MetadataValue.md(_bullets(listed) or "none"), "dagster/column_schema": schema})
+    yield dg.AssetCheckResult(
+        check_name="match_rate", passed=rate >= config.match_rate_warn_below, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"match_rate": round(rate, 4), "threshold": config.match_rate_warn_below,
+                  "unmatched": dg.MetadataValue.md(_bullets(listed) or "none")})
+    unknown = [u for u in listed if u.endswith("(unknown_resource)")]
+    yield dg.AssetCheckResult(
+        check_name="unknown_provider_resources", passed=not unknown, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"resources": len(unknown), "spend_owned_by_no_deployment": dg.MetadataValue.md(
+            _bullets(unknown) or "none"),
+            "unknown_cost_minor": sum(a for _, _, a, why in unmatched if why == "unknown_resource")})
+
+
+class AllocationConfig(dg.Config):
+    shared_cost_allocation: Literal["none", "even", "proportional"] = Field(
+        default="none",
+        description="How account-level charges (Spaces) and provider tax are spread: not at all (they stay "
+                    "unallocated), evenly across the month's active deployments, or in proportion to direct cost. "
+                    "Unknown-resource spend is never allocated.")
+
+
+def _weights(conn, month: Period, method: str, direct: list[tuple]) -> dict[tuple[str, str], int]:
+    if method == "proportional":
+        weights: dict[tuple[str, str], int] = {}
+        for _, tenant, deployment, _, cost_type, _, amount, _ in direct:
+            if cost_type == "direct" and amount > 0:
+                weights[(tenant, deployment)] = weights.get((tenant, deployment), 0) + amount
+        return weights
+    return {(t, d): 1 for t, d in conn.execute(
+        "SELECT tenant_id, deployment_id FROM staging.deployments WHERE created_at < ? "
+        "AND coalesce(deleted_at, ?) > ? ORDER BY deployment_id",
+        [month.end.replace(tzinfo=None), month.end.replace(tzinfo=None), month.start.replace(tzinfo=None)]).fetchall()}
+
+
+@dg.asset(**COMMON, **MONTHLY, kinds={"duckdb"}, deps=[cost_line_matches],
+          check_specs=[dg.AssetCheckSpec("totals_tie_out", asset="deployment_costs", blocking=True,
+                                         description="Deployment costs + unallocated = cost lines = the DigitalOcean "
+                                                     "invoice total, per month, to the cent; each line in one bucket.")])
+def deployment_costs(context: dg.AssetExecutionContext, config: AllocationConfig, warehouse: WarehouseResource):
+    """Cost per (tenant, deployment, resource kind) and month, plus explicit `unallocated` rows
+    (unmatched lines, account-level charges, provider tax) so every month ties to the bill."""
+    start, end = month_window(context)
+    params = {"window_start": start, "window_end": end}
+    method = config.shared_cost_allocation
+    with warehouse.connect() as conn:
+        direct = conn.execute(read_sql("cogs/direct_costs.sql"), params).fetchall()
+        rows = []
+        for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
+            in_month = [r for r in direct if r[0] == month.start.replace(tzinfo=None)]
+            for row in in_month:
+                if method != "none" and row[4] == "unallocated" and row[5] in SHARED_REASONS:
+                    weights = _weights(conn, month, method, in_month)
+                    if weights:
+                        for (tenant, deployment), share in sorted(allocate(row[6], {
+                                k: v for k, v in weights.items()}).items()):
+                            rows.append([row[0], tenant, deployment, row[3], "shared_allocation", row[5], share,
+                                         row[7], "USD", method])
+                        continue
+                rows.append([*row, "USD", method])
+        with transaction(conn):
+            conn.execute("DELETE FROM cogs.deployment_costs WHERE period_start >= ? AND period_start < ?", [start, end])
+            if rows:
+                conn.executemany("INSERT INTO cogs.deployment_costs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        findings = conn.execute(read_sql("cogs/check_costs.sql"), params).fetchall()
+        preview = markdown_preview(conn, read_sql("cogs/deployment_costs_preview.sql"), params, limit=40)
+        schema = table_schema(conn, "cogs.deployment_costs")
+    unallocated = sum(r[6] for r in rows if r[4] == "unallocated")
+    yield dg.MaterializeResult(metadata={
+        "dagster/row_count": len(rows), "window": window_label(start, end), "allocation": method,
+        "total_minor": sum(r[6] for r in rows), "unallocated_minor": unallocated,
+        "preview": dg.MetadataValue.md(preview), "dagster/column_schema": schema})
+    yield dg.AssetCheckResult(
+        check_name="totals_tie_out", passed=not findings, severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"findings": len(findings),
+                  "details": dg.MetadataValue.md(_bullets([f"{f[1]} {f[0]}: {f[2]}" for f in findings]) or "none")})
+
+
+@dg.asset(**COMMON, **MONTHLY, kinds={"duckdb", "parquet"}, deps=[cost_line_matches],
+          check_specs=[dg.AssetCheckSpec("billed_cost_equals_invoice", asset="focus_cost_rows",
+                                         description="FOCUS: SUM(BilledCost) per InvoiceId equals the invoice total.")])
+def focus_cost_rows(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """The DigitalOcean bill as FOCUS 1.2 Cost and Usage rows (with 1.3's ServiceProviderName and
+    HostProviderName), in the warehouse and as one Parquet file per month for FinOps tools."""
+    start, end = month_window(context)
+    params = {"window_start": start, "window_end": end}
+    folder = Path(warehouse.exports_dir) / "focus"
+    files = []
+    with warehouse.connect() as conn:
+        with transaction(conn):
+            conn.execute('DELETE FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" >= ? AND "BillingPeriodStart" < ?',
+                         [start, end])
+            conn.execute(f"INSERT INTO cogs.focus_cost_rows {read_sql('cogs/focus_cost_rows.sql')}", params)  # noqa: S608
+        for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
+            table = conn.sql('SELECT * FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" = ? '
+                             'ORDER BY "x_InvoiceUuid", "x_LineNumber"', params=[month.start.replace(tzinfo=None)]).to_arrow_table()
+            if table.num_rows:
+                files += write_exports(table, folder, f"focus_cost_rows_{month.label}", csv=False)
+        mismatches = conn.execute(read_sql("cogs/check_focus.sql"), params).fetchall()
+        count = conn.execute('SELECT count(*) FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" >= ? AND '
+                             '"BillingPeriodStart" < ?', [start, end]).fetchone()[0]
+    yield dg.MaterializeResult(metadata={
+        "dagster/row_count": count, "window": window_label(start, end), "focus_version": "1.2 (+1.3 provider columns)",
+        "parquet_files": dg.MetadataValue.json([str(f) for f in files])})
+    yield dg.AssetCheckResult(
+        check_name="billed_cost_equals_invoice", passed=not mismatches, severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"details": dg.MetadataValue.md(_bullets([f"InvoiceId {i}: BilledCost {b} vs invoice {a}"
+                                                            for i, b, a in mismatches]) or "none")})
