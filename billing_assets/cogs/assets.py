@@ -173,7 +173,7 @@ def focus_cost_rows(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         with transaction(conn):
             conn.execute('DELETE FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" >= ? AND "BillingPeriodStart" < ?',
                          [start, end])
-            conn.execute(f"INSERT INTO cogs.focus_cost_rows {read_sql('cogs/focus_cost_rows.sql')}", params)  # noqa: S608
+            conn.execute(f"INSERT INTO cogs.focus_cost_rows {read_sql('cogs/focus_cost_rows.sql')}", params)
         for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
             table = conn.sql('SELECT * FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" = ? '
                              'ORDER BY "x_InvoiceUuid", "x_LineNumber"', params=[month.start.replace(tzinfo=None)]).to_arrow_table()
