@@ -10,10 +10,11 @@ import dagster as dg
 from billing_assets.cogs import definitions as cogs
 from billing_assets.ingest import definitions as ingest
 from billing_assets.jobs import month_close
+from billing_assets.margin import definitions as margin
 from billing_assets.resources import build_resources
 from billing_assets.revenue import definitions as revenue
 
-AREAS = (ingest.defs, cogs.defs, revenue.defs)
+AREAS = (ingest.defs, cogs.defs, revenue.defs, margin.defs)
 
 
 def build_definitions(resources: dict | None = None) -> dg.Definitions:

@@ -26,6 +26,7 @@ def run_demo(started: float) -> int:
 
     from billing_assets.definitions import defs
     from billing_assets.revenue.invoice_assets import preview_rows
+    from billing_assets.sql_files import read_sql
     from billing_assets.warehouse import open_warehouse
 
     first, last = sample_months()
@@ -53,6 +54,10 @@ def run_demo(started: float) -> int:
         tables = conn.execute(
             "SELECT schema_name || '.' || table_name, estimated_size FROM duckdb_tables() "
             "ORDER BY 1").fetchall()
+        last_month = f"{WorldParams().periods[-1].start:%Y-%m-%d}"
+        ranked = {direction: conn.execute(read_sql("marts/top_bottom.sql"), {
+            "window_start": last_month, "window_end": f"{WorldParams().periods[-1].end:%Y-%m-%d}",
+            "direction": direction}).fetchall()[:5] for direction in ("top", "bottom")}
         invoices = conn.execute(
             "SELECT strftime(period_start, '%Y-%m') AS month, count(*) FILTER (WHERE document_type = 'invoice'), "
             "count(*) FILTER (WHERE document_type <> 'invoice'), sum(total_minor) FILTER (WHERE currency = 'USD') "
@@ -62,11 +67,16 @@ def run_demo(started: float) -> int:
     print()
     print(f"Pilot invoice preview ({PILOT_TENANT_SLUG}, {PILOT_MONTH}):")
     print(tabulate(rows, headers=("kind", "description", "quantity", "amount"), disable_numparse=True))
+    for direction, rows in ranked.items():
+        print()
+        print(f"{direction.title()} deployments by margin, {last_month[:7]} (USD):")
+        print(tabulate(rows, headers=("tenant", "deployment", "revenue", "cost", "margin"), floatfmt=",.2f"))
     print()
-    print(f"Warehouse {where.warehouse_path}: {len(tables)} tables")
+    print(f"Warehouse {where.warehouse_path}: {len(tables)} tables; analyst views in schema `marts`; "
+          f"exports in {where.exports_dir}")
     print(f"Done in {time.monotonic() - started:.0f}s.")
     print(f"  Open the UI:       DAGSTER_HOME={where.dagster_home} .venv/bin/dagster dev")
     print(f"  Query the marts:   .venv/bin/python -c \"import duckdb; print(duckdb.connect('{where.warehouse_path}', "  # noqa: S608
-          "read_only=True).sql('SELECT * FROM revenue.tenant_invoices LIMIT 5'))\"")
+          "read_only=True).sql('SELECT * FROM marts.monthly_pnl'))\"   (more in README: For analysts)")
     print(f"  Preview invoices:  .venv/bin/billing-assets preview --tenant {PILOT_TENANT_SLUG} --period {PILOT_MONTH}")
     return 0

@@ -85,6 +85,13 @@ def run_sql(conn: duckdb.DuckDBPyConnection, relative: str, params: dict | None 
         conn.execute(statement, used)
 
 
+def insert_rows(conn: duckdb.DuckDBPyConnection, statement: str, rows: list) -> int:
+    """executemany that accepts an empty batch (DuckDB refuses one)."""
+    if rows:
+        conn.executemany(statement, rows)
+    return len(rows)
+
+
 def count(conn: duckdb.DuckDBPyConnection, table: str, where: str = "TRUE", params: dict | None = None) -> int:
     return conn.execute(f"SELECT count(*) FROM {table} WHERE {where}", params or {}).fetchone()[0]  # noqa: S608
 

@@ -14,7 +14,7 @@ from billing_assets.exports import write_exports
 from billing_assets.periods import Period, months_in
 from billing_assets.resources import WarehouseResource
 from billing_assets.sql_files import read_sql
-from billing_assets.warehouse import markdown_preview, transaction
+from billing_assets.warehouse import insert_rows, markdown_preview, transaction
 
 COMMON = {"group_name": "cogs", "owners": ["team:finops"]}
 SHARED_REASONS = ("account_level", "provider_tax")  # what an allocation may spread; unknown spend never
@@ -63,7 +63,7 @@ def cost_line_matches(context: dg.AssetExecutionContext, config: MatchingConfig,
         matches = match_lines(lines, resources, node_clusters)
         with transaction(conn):
             conn.execute("DELETE FROM cogs.cost_line_matches WHERE period_start >= ? AND period_start < ?", [start, end])
-            conn.executemany(
+            insert_rows(conn,
                 "INSERT INTO cogs.cost_line_matches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [[r[0], m.invoice_uuid, m.line_number, r[3], r[5], m.kind, r[8], m.method, m.resource_id,
                   m.deployment_id, m.tenant_id, m.unallocated_reason] for r, m in zip(rows, matches, strict=True)])
@@ -143,8 +143,7 @@ def deployment_costs(context: dg.AssetExecutionContext, config: AllocationConfig
                 rows.append([*row, "USD", method])
         with transaction(conn):
             conn.execute("DELETE FROM cogs.deployment_costs WHERE period_start >= ? AND period_start < ?", [start, end])
-            if rows:
-                conn.executemany("INSERT INTO cogs.deployment_costs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            insert_rows(conn, "INSERT INTO cogs.deployment_costs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         findings = conn.execute(read_sql("cogs/check_costs.sql"), params).fetchall()
         preview = markdown_preview(conn, read_sql("cogs/deployment_costs_preview.sql"), params, limit=40)
         schema = table_schema(conn, "cogs.deployment_costs")

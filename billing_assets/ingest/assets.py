@@ -13,7 +13,7 @@ from billing_assets.ingest.documents import RawDocument
 from billing_assets.periods import Period, months_in
 from billing_assets.resources import DigitalOceanResource, WarehouseResource
 from billing_assets.sql_files import read_sql
-from billing_assets.warehouse import markdown_preview, transaction
+from billing_assets.warehouse import insert_rows, markdown_preview, transaction
 
 NETWORK_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 INVOICE_GRACE = timedelta(days=3)  # DigitalOcean issues on the 1st; after this a missing invoice means no usage
@@ -213,7 +213,7 @@ def do_invoices(context: dg.AssetExecutionContext, digitalocean: DigitalOceanRes
                          first_fetched(conn, docs)])
         with transaction(conn):
             conn.execute("DELETE FROM ingest.do_invoices WHERE period_start >= ? AND period_start < ?", [start, end])
-            conn.executemany("INSERT INTO ingest.do_invoices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            insert_rows(conn, "INSERT INTO ingest.do_invoices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         preview_md = markdown_preview(conn, "SELECT strftime(period_start, '%Y-%m') AS period, status, invoice_id, "
                                             "amount_minor, summary_amount_minor, item_count FROM ingest.do_invoices "
                                             "WHERE period_start >= $s AND period_start < $e ORDER BY 1",
@@ -292,7 +292,7 @@ def do_cost_lines(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                         problems["no_duplicate_lines"].append(
                             f"{label}: line {line.line_number} repeats line {seen[key]} ({line.description})")
                     seen.setdefault(key, line.line_number)
-                conn.executemany(
+                insert_rows(conn,
                     "INSERT INTO ingest.do_cost_lines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'USD', ?, ?, ?, ?, ?, "
                     "?, ?)",
                     [[month.start.replace(tzinfo=None), line.invoice_uuid, f["invoice_id"], line.line_number,

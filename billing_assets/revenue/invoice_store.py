@@ -8,6 +8,7 @@ from decimal import Decimal
 from billing_assets.periods import Period
 from billing_assets.revenue.invoicing import Document, ExistingDocument, Tenant
 from billing_assets.revenue.rating import RatedLine
+from billing_assets.warehouse import insert_rows
 
 LINE_COLUMNS = ("invoice_id", "line_number", "line_id", "kind", "description", "tenant_id", "deployment_id",
                 "subscription_id", "metric", "add_on_code", "plan_version_id", "credit_grant_id", "quantity",
@@ -60,8 +61,7 @@ def insert_document(conn, doc: Document, computed_at: datetime) -> None:
          doc.currency, doc.subtotal, doc.tax, doc.total, doc.tax_rate, doc.tax_label, doc.content_sha256,
          computed_at.replace(tzinfo=None)])
     rows = doc.line_rows()
-    if rows:
-        conn.executemany(
+    insert_rows(conn,
             f"INSERT INTO revenue.tenant_invoice_lines ({', '.join(LINE_COLUMNS)}) "  # noqa: S608
             f"VALUES ({', '.join('?' for _ in LINE_COLUMNS)})",
             [[row[c] for c in LINE_COLUMNS] for row in rows])

@@ -1,0 +1,181 @@
+"""Cost vs revenue marts, their exports, and the month's reconciliation report."""
+
+import base64
+import csv
+from datetime import UTC
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from billing_assets.assets_common import MONTHLY, month_window, table_schema, window_label
+from billing_assets.exports import write_exports
+from billing_assets.margin.chart import revenue_cost_svg
+from billing_assets.money import CURRENCY_EXPONENTS
+from billing_assets.periods import Period, months_in
+from billing_assets.resources import WarehouseResource
+from billing_assets.revenue import invoice_store
+from billing_assets.revenue.invoicing import load_tenant_inputs, quote_tenant
+from billing_assets.sql_files import read_sql
+from billing_assets.warehouse import insert_rows, markdown_preview, run_sql, transaction
+
+COMMON = {"group_name": "margin", "owners": ["team:finance"]}
+FX_FILE = Path(__file__).resolve().parent.parent.parent / "deploy" / "fx_rates.csv"
+MART_TABLES = ("deployment_margin", "tenant_margin", "monthly_pnl")
+
+
+class MarginConfig(dg.Config):
+    fx_rates_csv: str = Field(default=str(FX_FILE), description="CSV of currency,month (YYYY-MM),usd_per_unit: "
+                              "the USD value of one unit of each non-USD invoice currency, per month.")
+
+
+def load_reference_data(conn, fx_file: Path) -> None:
+    """Currency exponents from billing_assets.money and monthly FX rates from the configured CSV."""
+    if not fx_file.is_file():
+        raise dg.Failure(f"fx_rates_csv {fx_file} does not exist", allow_retries=False)
+    conn.execute("DELETE FROM margin.currency_exponents")
+    insert_rows(conn, "INSERT INTO margin.currency_exponents VALUES (?, ?)", sorted(CURRENCY_EXPONENTS.items()))
+    conn.execute("DELETE FROM margin.fx_rates")
+    with fx_file.open(newline="") as handle:
+        rows = [(r["currency"].strip(), r["month"].strip(), r["usd_per_unit"].strip()) for r in csv.DictReader(handle)]
+    insert_rows(conn, "INSERT INTO margin.fx_rates VALUES (?, ?, CAST(? AS DECIMAL(18, 8)))", rows)
+
+
+def _chart_md(conn, start, end) -> tuple[str, str]:
+    last = conn.execute("SELECT max(period_start) FROM margin.deployment_margin WHERE period_start >= ? AND "
+                        "period_start < ?", [start, end]).fetchone()[0]
+    rows = conn.execute(
+        "SELECT deployment_slug, sum(revenue_usd_minor), sum(cost_usd_minor) FROM margin.deployment_margin "
+        "WHERE period_start = ? GROUP BY 1 ORDER BY sum(margin_usd_minor) DESC, 1", [last]).fetchall() if last else []
+    svg = revenue_cost_svg(f"Revenue vs cost per deployment, {last:%Y-%m} (USD)" if last else "no data", rows)
+    encoded = base64.b64encode(svg.encode()).decode()
+    return svg, f"![revenue vs cost](data:image/svg+xml;base64,{encoded})"
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec("deployment_margin", description="Revenue (issued, net of tax and credits), cost and "
+                        "margin per month, tenant, deployment and resource kind; unallocated cost as its own rows.",
+                        deps=["tenant_invoices", "deployment_costs"], kinds={"duckdb", "sql"}, **COMMON),
+           dg.AssetSpec("tenant_margin", description="Revenue, cost and margin per month and tenant.",
+                        deps=["deployment_margin"], kinds={"duckdb", "sql"}, **COMMON),
+           dg.AssetSpec("monthly_pnl", description="Per month: revenue, credits, cost of goods, gross margin, tax "
+                        "collected vs provider tax paid, unallocated cost.", deps=["deployment_margin"],
+                        kinds={"duckdb", "sql"}, **COMMON)],
+    check_specs=[
+        dg.AssetCheckSpec("fx_rates_present", asset="deployment_margin", blocking=True,
+                          description="Every non-USD invoice currency has a USD rate for its month."),
+        dg.AssetCheckSpec("cost_ties_to_bill", asset="deployment_margin",
+                          description="Cost in the mart (unallocated included) equals the DigitalOcean invoice."),
+        dg.AssetCheckSpec("revenue_ties_to_invoices", asset="deployment_margin",
+                          description="Revenue in the mart equals issued subtotals less credit notes, per currency."),
+    ],
+    **MONTHLY,
+)
+def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, warehouse: WarehouseResource):
+    """Cost vs revenue per deployment, tenant and month, in USD (FX from deploy/fx_rates.csv)."""
+    start, end = month_window(context)
+    params = {"window_start": start, "window_end": end}
+    exports = Path(warehouse.exports_dir) / "marts"
+    with warehouse.connect() as conn:
+        with transaction(conn):
+            load_reference_data(conn, Path(config.fx_rates_csv))
+            missing = conn.execute(read_sql("marts/missing_fx.sql"), params).fetchall()
+            run_sql(conn, "marts/revenue_lines.sql", params)
+            if not missing:
+                for table in MART_TABLES:
+                    run_sql(conn, f"marts/{table}.sql", params)
+        cost_drift = conn.execute(read_sql("marts/check_cost.sql"), params).fetchall()
+        revenue_drift = conn.execute(read_sql("marts/check_revenue.sql"), params).fetchall()
+        files = []
+        for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
+            for table in MART_TABLES:
+                arrow = conn.sql(f"SELECT * FROM margin.{table} WHERE period_start = ? ORDER BY ALL",  # noqa: S608
+                                 params=[month.start.replace(tzinfo=None)]).to_arrow_table()
+                if arrow.num_rows:
+                    files += write_exports(arrow, exports, f"{table}_{month.label}")
+        svg, chart = _chart_md(conn, start, end)
+        chart_path = exports / "deployment_margin_chart.svg"
+        exports.mkdir(parents=True, exist_ok=True)
+        chart_path.write_text(svg)
+        counts = {t: conn.execute(f"SELECT count(*) FROM margin.{t} WHERE period_start >= ? AND "  # noqa: S608
+                                  "period_start < ?", [start, end]).fetchone()[0] for t in MART_TABLES}
+        top = markdown_preview(conn, read_sql("marts/top_bottom.sql"), {**params, "direction": "top"}, limit=5)
+        bottom = markdown_preview(conn, read_sql("marts/top_bottom.sql"), {**params, "direction": "bottom"}, limit=5)
+        pnl = markdown_preview(conn, "SELECT strftime(period_start, '%Y-%m') AS month, * EXCLUDE (period_start) "
+                                     "FROM margin.monthly_pnl WHERE period_start >= $window_start AND "
+                                     "period_start < $window_end ORDER BY 1", params, limit=36)
+        schemas = {t: table_schema(conn, f"margin.{t}") for t in MART_TABLES}
+    if missing:
+        yield dg.AssetCheckResult(asset_key="deployment_margin", check_name="fx_rates_present", passed=False,
+                                  severity=dg.AssetCheckSeverity.ERROR, metadata={"missing": dg.MetadataValue.md(
+                                      "\n".join(f"- {c} {m}: add a row to {config.fx_rates_csv}" for c, m in missing))})
+        raise dg.Failure(f"no USD rate for {', '.join(f'{c} {m}' for c, m in missing)}: add them to {config.fx_rates_csv}",
+                         allow_retries=False)
+    yield dg.MaterializeResult(asset_key="deployment_margin", metadata={
+        "dagster/row_count": counts["deployment_margin"], "window": window_label(start, end),
+        "top_deployments_by_margin": dg.MetadataValue.md(top), "bottom_deployments_by_margin": dg.MetadataValue.md(bottom),
+        "revenue_vs_cost_chart": dg.MetadataValue.md(chart), "chart_file": dg.MetadataValue.path(str(chart_path)),
+        "exports": dg.MetadataValue.path(str(exports)), "dagster/column_schema": schemas["deployment_margin"]})
+    yield dg.MaterializeResult(asset_key="tenant_margin", metadata={
+        "dagster/row_count": counts["tenant_margin"], "dagster/column_schema": schemas["tenant_margin"]})
+    yield dg.MaterializeResult(asset_key="monthly_pnl", metadata={
+        "dagster/row_count": counts["monthly_pnl"], "preview": dg.MetadataValue.md(pnl),
+        "dagster/column_schema": schemas["monthly_pnl"]})
+    yield dg.AssetCheckResult(asset_key="deployment_margin", check_name="fx_rates_present", passed=True)
+    for name, drift in (("cost_ties_to_bill", cost_drift), ("revenue_ties_to_invoices", revenue_drift)):
+        yield dg.AssetCheckResult(asset_key="deployment_margin", check_name=name, passed=not drift,
+                                  severity=dg.AssetCheckSeverity.ERROR, metadata={
+                                      "findings": len(drift),
+                                      "details": dg.MetadataValue.md("\n".join(f"- {' '.join(map(str, d))}"
+                                                                               for d in drift)) if drift else "none"})
+
+
+# --- reconciliation ------------------------------------------------------------------------------
+
+def invoice_drift(conn, month: Period) -> list[tuple[str, int]]:
+    """Tenants whose current inputs rate differently from everything billed so far (drafts included)."""
+    drift = []
+    for inputs in load_tenant_inputs(conn, month).values():
+        if not inputs.subscriptions:
+            continue
+        desired = quote_tenant(inputs, month).total
+        docs = invoice_store.existing_documents(conn, inputs.tenant.tenant_id, month)
+        billed = sum(line.amount for d in docs for line in d.lines)
+        if docs and desired != billed:
+            drift.append((inputs.tenant.slug, desired - billed))
+    return drift
+
+
+@dg.asset(**COMMON, **MONTHLY, kinds={"duckdb", "sql"},
+          deps=["metered_usage", "tenant_invoices", "deployment_costs", "deployment_margin"],
+          check_specs=[dg.AssetCheckSpec("no_drift", asset="reconciliation_report",
+                                         description="Every reconciliation step of the month has zero drift.")])
+def reconciliation_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Per month, each hop from source to mart with its drift (zero, or listed with the ids to investigate):
+    usage events -> metered usage; metered usage -> invoiced; DigitalOcean invoice -> cost lines ->
+    deployment costs + unallocated; issued invoices -> mart revenue."""
+    start, end = month_window(context)
+    params = {"window_start": start, "window_end": end}
+    with warehouse.connect() as conn:
+        steps = conn.execute(read_sql("marts/reconciliation_steps.sql"), params).fetchall()
+        rows = [list(s) for s in steps]
+        for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
+            drift = invoice_drift(conn, month)
+            rows.append([month.start.replace(tzinfo=None), "2 metered usage -> invoiced", "rated from current inputs",
+                         "billed (drafts, issued, corrections)", sum(abs(d) for _, d in drift),
+                         "; ".join(f"{t}: {d:+d} minor units (re-run tenant_invoices)" for t, d in drift) or None])
+        rows.sort(key=lambda r: (r[0], r[1]))
+        with transaction(conn):
+            conn.execute("DELETE FROM margin.reconciliation_report WHERE period_start >= ? AND period_start < ?",
+                         [start, end])
+            insert_rows(conn, "INSERT INTO margin.reconciliation_report VALUES (?, ?, ?, ?, ?, ?)", rows)
+        preview = markdown_preview(conn, "SELECT strftime(period_start, '%Y-%m') AS month, step, expected, actual, "
+                                         "drift_minor, details FROM margin.reconciliation_report WHERE period_start "
+                                         ">= $window_start AND period_start < $window_end ORDER BY 1, 2",
+                                   params, limit=60)
+    drifting = [r for r in rows if r[4]]
+    yield dg.MaterializeResult(metadata={"dagster/row_count": len(rows), "window": window_label(start, end),
+                                         "steps_with_drift": len(drifting), "report": dg.MetadataValue.md(preview)})
+    yield dg.AssetCheckResult(check_name="no_drift", passed=not drifting, severity=dg.AssetCheckSeverity.WARN,
+                              metadata={"drifting_steps": dg.MetadataValue.md("\n".join(
+                                  f"- {r[0]:%Y-%m} {r[1]}: {r[4]} — {r[5]}" for r in drifting)) if drifting else "none"})

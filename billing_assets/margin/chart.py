@@ -1,0 +1,29 @@
+"""A revenue-vs-cost bar chart as SVG: pure string building, no plotting library, deterministic bytes."""
+
+from __future__ import annotations
+
+from html import escape
+
+
+def revenue_cost_svg(title: str, rows: list[tuple[str, int, int]], width: int = 760) -> str:
+    """rows: (label, revenue cents, cost cents). Two horizontal bars per label, one scale."""
+    bar, gap, left, top = 12, 10, 170, 40
+    height = top + len(rows) * (2 * bar + gap) + 30
+    peak = max([max(abs(r), abs(c)) for _, r, c in rows] + [1])
+    scale = (width - left - 90) / peak
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+             f'font-size="11"><rect width="100%" height="100%" fill="white"/>',
+             f'<text x="10" y="20" font-size="14" font-weight="bold">{escape(title)}</text>',
+             f'<rect x="{width - 200}" y="10" width="10" height="10" fill="#2a9d8f"/>'
+             f'<text x="{width - 185}" y="19">revenue</text>',
+             f'<rect x="{width - 120}" y="10" width="10" height="10" fill="#e76f51"/>'
+             f'<text x="{width - 105}" y="19">cost</text>']
+    for index, (label, revenue, cost) in enumerate(rows):
+        y = top + index * (2 * bar + gap)
+        parts.append(f'<text x="{left - 6}" y="{y + bar + 3}" text-anchor="end">{escape(label)}</text>')
+        for offset, value, colour in ((0, revenue, "#2a9d8f"), (bar, cost, "#e76f51")):
+            length = max(1, round(abs(value) * scale))
+            parts.append(f'<rect x="{left}" y="{y + offset}" width="{length}" height="{bar - 1}" fill="{colour}"/>')
+            parts.append(f'<text x="{left + length + 4}" y="{y + offset + bar - 2}">{value / 100:,.2f}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

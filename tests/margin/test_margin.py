@@ -1,0 +1,95 @@
+"""The marts on the sample world: cost ties to the bill, revenue to issued invoices; analyst queries run."""
+
+import re
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from billing_assets.margin.chart import revenue_cost_svg
+from billing_assets.sample_world import WorldParams
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+FIRST, LAST = (f"{p.start:%Y-%m-%d}" for p in (WorldParams().periods[0], WorldParams().periods[-1]))
+
+
+@pytest.fixture(scope="module")
+def closed(tmp_path_factory, world_template):
+    """The demo's flow: month close, issue every month, month close again."""
+    import shutil
+
+    from tests.conftest import Env, make_resources
+
+    root = tmp_path_factory.mktemp("closed")
+    shutil.copy(world_template / "source.sqlite", root / "source.sqlite")
+    shutil.copytree(world_template / "digitalocean", root / "digitalocean")
+    env = Env(root, make_resources(root))
+    assert env.month_close(FIRST, LAST).success
+    issue = env.defs.resolve_job_def("issue_invoices")
+    for period in WorldParams().periods:
+        assert issue.execute_in_process(run_config={"ops": {"issue_month_drafts": {"config": {
+            "period": period.label}}}}).success
+    env.last_result = env.month_close(FIRST, LAST)
+    assert env.last_result.success
+    return env
+
+
+def test_cost_ties_to_the_bill_and_revenue_to_issued_invoices(closed):
+    with closed.connect() as conn:
+        cost = conn.execute(
+            "SELECT i.period_start, i.amount_minor, sum(m.cost_usd_minor) FROM ingest.do_invoices i "
+            "JOIN marts.deployment_margin m USING (period_start) GROUP BY ALL ORDER BY 1").fetchall()
+        revenue = conn.execute(
+            "SELECT i.period_start, i.currency, i.subtotal, m.revenue FROM "
+            "(SELECT period_start, currency, sum(subtotal_minor) subtotal FROM marts.tenant_invoices "
+            " WHERE status <> 'draft' GROUP BY ALL) i JOIN "
+            "(SELECT period_start, currency, sum(revenue_minor) revenue FROM marts.deployment_margin "
+            " WHERE currency IS NOT NULL GROUP BY ALL) m USING (period_start, currency) ORDER BY 1, 2").fetchall()
+        pnl = conn.execute("SELECT count(*), sum(draft_revenue_usd_minor) FROM marts.monthly_pnl").fetchone()
+        drift = conn.execute("SELECT count(*) FROM marts.reconciliation_report WHERE drift_minor <> 0").fetchone()[0]
+        steps = conn.execute("SELECT count(DISTINCT step) FROM marts.reconciliation_report").fetchone()[0]
+    assert len(cost) == 10 and all(invoice == mart for _, invoice, mart in cost)
+    assert len(revenue) == 20 and all(a == b for _, _, a, b in revenue)  # USD and JPY, every month
+    assert pnl == (10, 0) and drift == 0 and steps == 5
+    checks = closed.last_result.get_asset_check_evaluations()
+    assert all(c.passed for c in checks if c.asset_key.path[0] in ("deployment_margin", "reconciliation_report"))
+
+
+def test_readme_analyst_queries_run_as_written(closed):
+    section = README.read_text().split("## For analysts", 1)[1].split("\n## ", 1)[0]
+    queries = re.findall(r"```sql\n(.*?)```", section, flags=re.S)
+    assert len(queries) >= 3
+    with closed.connect() as conn:
+        results = [conn.execute(q).fetchall() for q in queries]
+    assert all(results)
+    assert results[0][0][1] == "luxor-infer"  # the GPU deployment costs more than it earns
+
+
+def test_materialization_carries_previews_and_a_chart(closed):
+    materializations = {m.asset_key: m.metadata for m in closed.last_result.get_asset_materialization_events()
+                        for m in [m.materialization]}
+    meta = materializations[dg.AssetKey("deployment_margin")]
+    assert "luxor-infer" in meta["bottom_deployments_by_margin"].value
+    assert meta["revenue_vs_cost_chart"].value.startswith("![revenue vs cost](data:image/svg+xml;base64,")
+    chart = Path(meta["chart_file"].value).read_text()
+    assert chart.startswith("<svg") and "luxor-infer" in chart
+    exports = sorted(p.name for p in (closed.root / "exports" / "marts").iterdir())
+    assert "deployment_margin_2026-10.parquet" in exports and "monthly_pnl_2026-04.csv" in exports
+
+
+def test_chart_is_deterministic_and_escapes_labels():
+    svg = revenue_cost_svg("t", [("<b>&", 100, 50), ("x", -20, 0)])
+    assert svg == revenue_cost_svg("t", [("<b>&", 100, 50), ("x", -20, 0)])
+    assert "&lt;b&gt;&amp;" in svg and "<b>" not in svg
+
+
+def test_missing_fx_rate_stops_the_marts_with_a_clear_error(env, tmp_path):
+    fx = tmp_path / "fx.csv"
+    fx.write_text("currency,month,usd_per_unit\n")
+    result = env.month_close("2026-04-01", "2026-04-01", raise_on_error=False,
+                             run_config={"ops": {"margin_marts": {"config": {"fx_rates_csv": str(fx)}}}})
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "no USD rate for JPY 2026-04" in failure.event_specific_data.error.message
+    with env.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM margin.deployment_margin").fetchone()[0] == 0
