@@ -9,7 +9,7 @@ import dagster as dg
 
 from billing_assets.cogs import definitions as cogs
 from billing_assets.ingest import definitions as ingest
-from billing_assets.jobs import month_close
+from billing_assets.jobs import freshness_checks, freshness_sensor, month_close, month_close_schedule
 from billing_assets.margin import definitions as margin
 from billing_assets.resources import build_resources
 from billing_assets.revenue import definitions as revenue
@@ -19,13 +19,26 @@ AREAS = (ingest.defs, cogs.defs, revenue.defs, margin.defs)
 
 def build_definitions(resources: dict | None = None) -> dg.Definitions:
     """The code location; tests pass their own resources (temporary files, local servers)."""
-    return dg.Definitions.merge(
+    merged = dg.Definitions.merge(
         *AREAS,
         dg.Definitions(
             jobs=[month_close],
+            schedules=[month_close_schedule],
+            sensors=[freshness_sensor],
+            asset_checks=freshness_checks,
             resources=resources if resources is not None else build_resources(),
             executor=dg.multiprocess_executor.configured({"max_concurrent": 1}),
         ),
+    )
+    return _with_code_references(merged)
+
+
+def _with_code_references(defs: dg.Definitions) -> dg.Definitions:
+    """Every asset links to the file and line that defines it (shown on its page in the UI)."""
+    return dg.Definitions.merge(
+        dg.Definitions(assets=dg.with_source_code_references(list(defs.assets or []))),
+        dg.Definitions(asset_checks=defs.asset_checks, jobs=defs.jobs, schedules=defs.schedules,
+                       sensors=defs.sensors, resources=defs.resources, executor=defs.executor),
     )
 
 

@@ -44,3 +44,24 @@ class Locations:
 
 def locations() -> Locations:
     return Locations(home=Path(os.environ.get("BILLING_HOME") or DEFAULT_HOME).resolve())
+
+
+def automation_running() -> bool:
+    """Schedules and sensors start RUNNING (a deployed location closes months unattended) unless
+    BILLING_AUTOMATION_DEFAULT=stopped (staging, tests, a one-off backfill host)."""
+    value = (os.environ.get("BILLING_AUTOMATION_DEFAULT") or "running").strip().lower()
+    if value not in ("running", "stopped"):
+        raise ValueError(f"BILLING_AUTOMATION_DEFAULT must be 'running' or 'stopped', not {value!r}")
+    return value == "running"
+
+
+def schedule_status():
+    import dagster as dg
+
+    return dg.DefaultScheduleStatus.RUNNING if automation_running() else dg.DefaultScheduleStatus.STOPPED
+
+
+def sensor_status():
+    import dagster as dg
+
+    return dg.DefaultSensorStatus.RUNNING if automation_running() else dg.DefaultSensorStatus.STOPPED

@@ -7,6 +7,7 @@ import dagster as dg
 from billing_assets.ingest.parse import ParseError, parse_invoice_list
 from billing_assets.partitions import monthly_partitions
 from billing_assets.resources import DigitalOceanResource
+from billing_assets.settings import schedule_status, sensor_status
 
 do_balance_hourly = dg.define_asset_job(
     "do_balance_hourly", selection=["do_balance_snapshots"],
@@ -20,10 +21,10 @@ do_invoice_refresh = dg.define_asset_job(
 
 do_balance_schedule = dg.ScheduleDefinition(
     name="do_balance_hourly_schedule", job=do_balance_hourly, cron_schedule="7 * * * *",
-    execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING)
+    execution_timezone="UTC", default_status=schedule_status())
 do_ingest_schedule = dg.ScheduleDefinition(
     name="do_ingest_daily_schedule", job=do_ingest_daily, cron_schedule="23 2 * * *",
-    execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING)
+    execution_timezone="UTC", default_status=schedule_status())
 
 
 def changed_periods(listing: dict[str, int], cursor: dict[str, int], partition_keys: set[str]) -> list[str]:
@@ -32,7 +33,7 @@ def changed_periods(listing: dict[str, int], cursor: dict[str, int], partition_k
                   if cursor.get(p) != amount and f"{p}-01" in partition_keys)
 
 
-@dg.sensor(job=do_invoice_refresh, minimum_interval_seconds=3600, default_status=dg.DefaultSensorStatus.RUNNING,
+@dg.sensor(job=do_invoice_refresh, minimum_interval_seconds=3600, default_status=sensor_status(),
            description="Requests a month's cost side when DigitalOcean issues or restates its invoice.")
 def do_invoice_sensor(context: dg.SensorEvaluationContext, digitalocean: DigitalOceanResource):
     docs = digitalocean.document_source().invoice_list()

@@ -1,0 +1,123 @@
+"""Operating it: schedules and sensors as declared, a 24-month backfill through Dagster's own
+backfill daemon, queued run coordinator and multiprocess executor, and the shipped dagster.yaml."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from billing_assets.definitions import defs
+from billing_assets.partitions import monthly_partitions
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def test_schedules_crons_and_timezones():
+    expected = {"month_close_schedule": ("0 3 1 * *", "month_close"),
+                "do_balance_hourly_schedule": ("7 * * * *", "do_balance_hourly"),
+                "do_ingest_daily_schedule": ("23 2 * * *", "do_ingest_daily")}
+    for name, (cron, job) in expected.items():
+        schedule = defs.resolve_schedule_def(name)
+        assert (schedule.cron_schedule, schedule.execution_timezone, schedule.job_name) == (cron, "UTC", job)
+    assert {s.name for s in defs.sensors} == {"do_invoice_sensor", "month_close_freshness_sensor"}
+
+
+def test_month_close_on_the_first_targets_the_month_just_ended():
+    schedule = defs.resolve_schedule_def("month_close_schedule")
+    with dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 1, 3, tzinfo=UTC)) as ctx:
+        requests = schedule.evaluate_tick(ctx).run_requests
+    assert [r.partition_key for r in requests] == ["2026-10-01"]
+
+
+def test_network_assets_retry_and_nothing_else_does():
+    network = {"do_balance_snapshots", "do_billing_history", "do_resources", "do_invoices"}
+    for assets_def in defs.assets:
+        for key in assets_def.keys:
+            policy = assets_def.op.retry_policy
+            assert (policy is not None) == (key.path[0] in network), key
+            if policy:
+                assert policy.backoff == dg.Backoff.EXPONENTIAL and policy.jitter is not None
+
+
+def test_every_warehouse_step_is_in_the_duckdb_pool_and_monthly_assets_run_as_one():
+    for assets_def in defs.assets:
+        assert assets_def.op.pool == "duckdb", assets_def.keys
+        if assets_def.partitions_def is not None:
+            assert assets_def.backfill_policy == dg.BackfillPolicy.single_run()
+
+
+def test_shipped_instance_configs_set_the_pool_and_run_retries():
+    for name in ("dagster.yaml", "dagster.postgres.yaml"):
+        config = yaml.safe_load((ROOT / "deploy" / name).read_text())
+        assert config["concurrency"]["pools"]["default_limit"] == 1
+        assert config["run_retries"] == {"enabled": True, "max_retries": 1}
+    assert yaml.safe_load((ROOT / "deploy" / "dagster.postgres.yaml").read_text())["storage"]["postgres"][
+        "postgres_url"] == {"env": "DAGSTER_POSTGRES_URL"}
+
+
+def test_every_table_asset_reports_rows_and_explains_itself():
+    for spec in defs.resolve_all_asset_specs():
+        assert spec.owners and spec.description and spec.kinds, spec.key
+        assert "dagster/code_references" in spec.metadata, spec.key
+
+
+@pytest.fixture
+def operator_home(tmp_path, world_template):
+    """A data directory and DAGSTER_HOME as a new operator would have them (shipped dagster.yaml)."""
+    home, dagster_home = tmp_path / "billing", tmp_path / "dagster_home"
+    home.mkdir()
+    dagster_home.mkdir()
+    shutil.copy(world_template / "source.sqlite", home / "source.sqlite")
+    shutil.copytree(world_template / "digitalocean", home / "digitalocean")
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
+    env = {**os.environ, "BILLING_HOME": str(home), "DAGSTER_HOME": str(dagster_home),
+           "BILLING_AUTOMATION_DEFAULT": "stopped"}
+    return home, dagster_home, env
+
+
+def test_24_month_backfill_through_the_daemon_and_multiprocess_executor(operator_home, monkeypatch):
+    from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+    from dagster._core.utils import make_new_backfill_id
+
+    home, dagster_home, env = operator_home
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    partitions = monthly_partitions.get_partition_keys()[-24:]
+    with dg.DagsterInstance.get() as instance:
+        # What the UI's "Materialize all -> backfill a range" submits.
+        backfill = PartitionBackfill.from_asset_partitions(
+            backfill_id=make_new_backfill_id(), asset_graph=defs.resolve_asset_graph(), partition_names=partitions,
+            asset_selection=list(defs.resolve_asset_graph().get_all_asset_keys()), backfill_timestamp=time.time(),
+            tags={}, dynamic_partitions_store=instance, all_partitions=False, title="24 months", description=None,
+            run_config=None)
+        instance.add_backfill(backfill)
+        daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 540
+            while time.time() < deadline:
+                status = instance.get_backfill(backfill.backfill_id).status
+                if status not in (BulkActionStatus.REQUESTED,):
+                    break
+                time.sleep(3)
+        finally:
+            daemon.terminate()
+            daemon.wait(30)
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
+        assert status == BulkActionStatus.COMPLETED_SUCCESS, [(r.run_id, r.status) for r in runs]
+        assert runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        messages = [e.user_message or "" for r in runs for e in instance.all_logs(r.run_id)]
+    assert not [m for m in messages if "lock" in m.lower() and "could not set" in m.lower()]
+    import duckdb
+
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        months = conn.execute("SELECT count(*) FROM ingest.do_invoices").fetchone()[0]
+        closed = conn.execute("SELECT count(*) FROM marts.monthly_pnl").fetchone()[0]
+    assert months == 24 and closed >= 10
