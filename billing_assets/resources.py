@@ -40,6 +40,9 @@ class SourceDatabaseResource(dg.ConfigurableResource):
 
     url: str = Field(description="SQLAlchemy URL of the source (BILLING_SOURCE_URL).")
     batch_rows: int = Field(default=250_000, description="Rows per Arrow batch for large tables.")
+    usage_events_parquet: str | None = Field(
+        default=None, description="BILLING_USAGE_EVENTS_PARQUET: a Parquet file or glob (the metering pipeline's "
+                                  "raw drop) to read usage events from instead of the usage_events table.")
 
 
 class DigitalOceanResource(dg.ConfigurableResource):
@@ -87,7 +90,8 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
     source_url = dg.EnvVar("BILLING_SOURCE_URL") if os.environ.get("BILLING_SOURCE_URL") else where.source_url
     return {
         "warehouse": WarehouseResource(path=str(where.warehouse_path), exports_dir=str(where.exports_dir)),
-        "source_db": SourceDatabaseResource(url=source_url),
+        "source_db": SourceDatabaseResource(url=source_url,
+                                            usage_events_parquet=os.environ.get("BILLING_USAGE_EVENTS_PARQUET") or None),
         "digitalocean": DigitalOceanResource(
             token=_secret("DIGITALOCEAN_TOKEN"),
             api_url=os.environ.get("DIGITALOCEAN_API_URL") or DEFAULT_DO_API_URL,

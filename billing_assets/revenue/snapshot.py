@@ -9,10 +9,11 @@ large; they stream through Arrow batches straight into DuckDB.
 from datetime import UTC, datetime
 
 import dagster as dg
+import duckdb
 
 from billing_assets.assets_common import DUCKDB_POOL, table_schema
 from billing_assets.resources import SourceDatabaseResource, WarehouseResource
-from billing_assets.revenue.source import read_batches, redacted
+from billing_assets.revenue.source import SourceError, open_reader, redacted
 from billing_assets.warehouse import markdown_preview, transaction
 
 # asset name -> staging tables it holds, in source-contract order.
@@ -44,13 +45,32 @@ def copy_table(conn, source: SourceDatabaseResource, table: str) -> int:
     columns = _columns(conn, table)
     query = f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608 - names come from our own DDL
     conn.execute(f"DELETE FROM staging.{table}")  # noqa: S608
-    for batch in read_batches(source.url, query, source.batch_rows):
-        conn.register("source_batch", batch)
-        conn.execute(f"INSERT INTO staging.{table} BY NAME SELECT * FROM source_batch")  # noqa: S608
-        conn.unregister("source_batch")
+    with open_reader(source.url, query, source.batch_rows) as reader:
+        conn.register("source_reader", reader)
+        conn.execute("SET preserve_insertion_order = false")  # staging row order means nothing; lets DuckDB parallelise
+        try:
+            conn.execute(f"INSERT INTO staging.{table} BY NAME SELECT * FROM source_reader")  # noqa: S608
+        finally:
+            conn.execute("RESET preserve_insertion_order")
+            conn.unregister("source_reader")
     rows = conn.execute(f"SELECT count(*) FROM staging.{table}").fetchone()[0]  # noqa: S608
     conn.execute("INSERT INTO staging.snapshot_log VALUES (?, ?, ?, ?)",
                  [table, rows, redacted(source.url), datetime.now(UTC).replace(tzinfo=None)])
+    return rows
+
+
+def copy_parquet_drop(conn, pattern: str) -> int:
+    """Replace staging.usage_events with the Parquet drop (contract columns by name; extra columns ignored)."""
+    columns = _columns(conn, "usage_events")
+    conn.execute("DELETE FROM staging.usage_events")
+    try:
+        conn.execute(f"INSERT INTO staging.usage_events BY NAME SELECT {', '.join(columns)} "  # noqa: S608
+                     "FROM read_parquet($pattern)", {"pattern": pattern})
+    except duckdb.Error as exc:
+        raise SourceError(f"usage events Parquet drop {pattern}: {exc}") from None
+    rows = conn.execute("SELECT count(*) FROM staging.usage_events").fetchone()[0]
+    conn.execute("INSERT INTO staging.snapshot_log VALUES ('usage_events', ?, ?, ?)",
+                 [rows, pattern, datetime.now(UTC).replace(tzinfo=None)])
     return rows
 
 
@@ -89,13 +109,16 @@ def source_usage_events(context: dg.AssetExecutionContext, warehouse: WarehouseR
     started = datetime.now(UTC)
     with warehouse.connect() as conn:
         with transaction(conn):
-            rows = copy_table(conn, source_db, "usage_events")
+            if source_db.usage_events_parquet:
+                rows = copy_parquet_drop(conn, source_db.usage_events_parquet)
+            else:
+                rows = copy_table(conn, source_db, "usage_events")
         seconds = (datetime.now(UTC) - started).total_seconds()
         context.log.info(f"copied {rows:,} usage events in {seconds:.1f}s")
         return dg.MaterializeResult(metadata={
             "dagster/row_count": rows,
             "seconds": round(seconds, 2),
             "events_per_second": round(rows / seconds) if seconds else None,
-            "source": redacted(source_db.url),
+            "source": source_db.usage_events_parquet or redacted(source_db.url),
             "dagster/column_schema": table_schema(conn, "staging.usage_events"),
         })

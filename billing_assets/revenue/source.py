@@ -7,7 +7,9 @@ Errors name the table and never the URL's password.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -32,8 +34,9 @@ def _scrub(message: str, url: str) -> str:
     return message.replace(str(password), "***") if password else message
 
 
-def read_batches(url: str, query: str, batch_rows: int = 250_000) -> Iterator[pa.RecordBatch]:
-    """Yield Arrow record batches of `query` (a trusted, constant query)."""
+@contextmanager
+def open_reader(url: str, query: str, batch_rows: int = 250_000) -> Iterator[pa.RecordBatchReader]:
+    """A streaming Arrow reader over `query` (a trusted, constant query); DuckDB consumes it directly."""
     try:
         parsed = sa.make_url(url)
     except Exception as exc:
@@ -45,28 +48,43 @@ def read_batches(url: str, query: str, batch_rows: int = 250_000) -> Iterator[pa
 
             uri = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
             with adbc.connect(uri) as conn, conn.cursor() as cur:
-                cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(16 << 20)})
                 cur.execute(query)
-                yield from cur.fetch_record_batch()
+                yield cur.fetch_record_batch()
         elif backend == "sqlite":
             import adbc_driver_sqlite.dbapi as adbc
 
             with adbc.connect(parsed.database or ":memory:") as conn, conn.cursor() as cur:
                 cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
                 cur.execute(query)
-                yield from cur.fetch_record_batch()
+                yield cur.fetch_record_batch()
         else:
-            import pandas as pd
-
-            engine = sa.create_engine(url)
-            try:
-                with engine.connect() as conn:
-                    for chunk in pd.read_sql(sa.text(query), conn, chunksize=batch_rows):
-                        yield from pa.Table.from_pandas(chunk, preserve_index=False).to_batches()
-            finally:
-                engine.dispose()
+            yield _sqlalchemy_reader(url, query, batch_rows)
     except SourceError:
         raise
     except Exception as exc:
         raise SourceError(f"reading the source database {redacted(url)} failed: "
                           f"{type(exc).__name__}: {_scrub(str(exc), url)}") from None
+
+
+def _sqlalchemy_reader(url: str, query: str, batch_rows: int) -> pa.RecordBatchReader:
+    """Any other SQLAlchemy database: pandas chunks, converted to Arrow batch by batch."""
+    import pandas as pd
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                for chunk in pd.read_sql(sa.text(query), conn, chunksize=batch_rows):
+                    yield from pa.Table.from_pandas(chunk, preserve_index=False).to_batches()
+        finally:
+            engine.dispose()
+
+    iterator = batches()
+    first = next(iterator)
+    return pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], iterator))
+
+
+def read_batches(url: str, query: str, batch_rows: int = 250_000) -> Iterator[pa.RecordBatch]:
+    """Every batch of `query`, for callers that want Python-side batches (tests, small tables)."""
+    with open_reader(url, query, batch_rows) as reader:
+        yield from reader

@@ -4,6 +4,7 @@ import sqlite3
 
 import pytest
 
+from billing_assets.resources import SourceDatabaseResource
 from billing_assets.sample_world import stable_id
 from billing_assets.sample_world.writer import load_source
 from tests.conftest import Env, make_resources
@@ -130,3 +131,39 @@ def test_broken_source_fails_clearly_and_leaves_the_warehouse_as_it_was(env):
         env.materialize(SNAPSHOT)
     with env.connect() as conn:
         assert conn.execute("SELECT count(*) FROM staging.usage_events").fetchone()[0] == before
+
+
+def test_usage_events_from_a_parquet_drop(env, world, tmp_path):
+    import duckdb
+
+    from billing_assets.sample_world.events import write_usage_events_parquet
+
+    drop = tmp_path / "drop" / "events.parquet"
+    n = write_usage_events_parquet(drop, world, 20_000, duplicate_rate=0.05, seed=7)
+    again = tmp_path / "again.parquet"
+    write_usage_events_parquet(again, world, 20_000, duplicate_rate=0.05, seed=7)
+    assert drop.read_bytes() == again.read_bytes()  # same seed, same bytes
+    resources = {**env.resources, "source_db": SourceDatabaseResource(
+        url=env.resources["source_db"].url, usage_events_parquet=str(tmp_path / "drop" / "*.parquet"))}
+    parquet_env = Env(env.root, resources)
+    meter(parquet_env, "2026-04")
+    reference = duckdb.connect().execute(
+        "SELECT sum(quantity) FROM (SELECT * FROM read_parquet(?) QUALIFY row_number() OVER (PARTITION BY "
+        "idempotency_key ORDER BY received_at, event_id) = 1) WHERE occurred_at < '2026-05-01'", [str(drop)]
+    ).fetchone()[0]
+    with env.connect() as conn:
+        staged = conn.execute("SELECT count(*) FROM staging.usage_events").fetchone()[0]
+        metered = conn.execute("SELECT sum(quantity + late_quantity) FROM revenue.metered_usage WHERE source = "
+                               "'events' AND period_start = '2026-04-01'").fetchone()[0]
+    assert staged == n and metered == reference
+
+
+def test_a_parquet_drop_without_a_contract_column_is_refused(env, tmp_path):
+    import duckdb
+
+    bad = tmp_path / "bad.parquet"
+    duckdb.connect().execute(f"COPY (SELECT 'e' AS event_id, 'k' AS idempotency_key) TO '{bad}' (FORMAT parquet)")
+    resources = {**env.resources, "source_db": SourceDatabaseResource(
+        url=env.resources["source_db"].url, usage_events_parquet=str(bad))}
+    with pytest.raises(Exception, match="usage events Parquet drop .*bad.parquet"):
+        Env(env.root, resources).materialize(["source_usage_events"])

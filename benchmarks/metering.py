@@ -1,0 +1,222 @@
+"""Metering at scale: N usage events (default 10 million, ~1% duplicate keys) for one month.
+
+    .venv/bin/python benchmarks/metering.py [--events 10000000] [--duplicate-rate 0.01] [--workdir DIR]
+
+Prints, in one run:
+  - the monthly roll-up through the project's own code (sql/revenue/metered_usage.sql, as the
+    metered_usage asset runs it, events already in staging) — time, events/s, peak RSS;
+  - loading the Parquet drop into staging the way source_usage_events does;
+  - the reference: one hand-written DuckDB query over the same Parquet (QUALIFY row_number() ... = 1,
+    then GROUP BY deployment and metric), and the floor: a bare GROUP BY without dedup;
+  - the same deduplicated aggregation inside PostgreSQL (DISTINCT ON), the way OLTP billing does it;
+  - reading all events from PostgreSQL into the warehouse through the project's reader (ADBC).
+Each measured stage runs in a fresh process, so its peak RSS is its own. PostgreSQL comes from the
+pgserver wheel. Targets (issue 5): roll-up within 1.5x of the reference, at least 4x faster than
+PostgreSQL, under 2 GiB peak; PostgreSQL -> warehouse above 1M events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REFERENCE = """
+SELECT deployment_id, metric, sum(quantity) AS quantity, count(*) AS events FROM (
+    SELECT * FROM read_parquet($path)
+    QUALIFY row_number() OVER (PARTITION BY idempotency_key ORDER BY received_at, event_id) = 1)
+WHERE occurred_at >= TIMESTAMP '2026-04-01' AND occurred_at < TIMESTAMP '2026-05-01'
+GROUP BY deployment_id, metric
+"""
+FLOOR = """
+SELECT deployment_id, metric, sum(quantity) AS quantity, count(*) AS events FROM read_parquet($path)
+WHERE occurred_at >= TIMESTAMP '2026-04-01' AND occurred_at < TIMESTAMP '2026-05-01'
+GROUP BY deployment_id, metric
+"""
+POSTGRES = """
+SELECT deployment_id, metric, sum(quantity), count(*) FROM (
+    SELECT DISTINCT ON (idempotency_key) * FROM usage_events ORDER BY idempotency_key, received_at, event_id) e
+WHERE occurred_at >= '2026-04-01' AND occurred_at < '2026-05-01'
+GROUP BY deployment_id, metric
+"""
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _stage(name: str, queue, *args) -> None:
+    import duckdb
+
+    from billing_assets.warehouse import open_warehouse, run_sql, transaction
+
+    started = time.perf_counter()
+    result = None
+    if name == "rollup":
+        (warehouse,) = args
+        with open_warehouse(warehouse) as conn, transaction(conn):
+            started = time.perf_counter()
+            run_sql(conn, "revenue/metered_usage.sql",
+                    {"window_start": "2026-04-01", "window_end": "2026-05-01", "grace_hours": 3})
+            result = conn.execute("SELECT sum(quantity + late_quantity), sum(event_count) FROM revenue.metered_usage "
+                                  "WHERE source = 'events' AND period_start = '2026-04-01'").fetchone()
+    elif name == "load_parquet":
+        warehouse, parquet = args
+        from billing_assets.revenue.snapshot import copy_parquet_drop
+
+        with open_warehouse(warehouse) as conn, transaction(conn):
+            started = time.perf_counter()
+            result = (copy_parquet_drop(conn, parquet),)
+    elif name in ("reference", "floor"):
+        (parquet,) = args
+        conn = duckdb.connect()
+        rows = conn.execute(REFERENCE if name == "reference" else FLOOR, {"path": parquet}).fetchall()
+        result = (sum(r[2] for r in rows), sum(r[3] for r in rows))
+    elif name == "postgres_read":
+        warehouse, url = args
+        from billing_assets.resources import SourceDatabaseResource
+        from billing_assets.revenue.snapshot import copy_table
+
+        with open_warehouse(warehouse) as conn, transaction(conn):
+            started = time.perf_counter()
+            result = (copy_table(conn, SourceDatabaseResource(url=url), "usage_events"),)
+    elif name == "postgres_dedup":
+        (url,) = args
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SET work_mem = '256MB'")
+            rows = conn.exec_driver_sql(POSTGRES).fetchall()
+        engine.dispose()
+        result = (sum(int(r[2]) for r in rows), sum(int(r[3]) for r in rows))
+    queue.put((time.perf_counter() - started, _peak_rss_mib(), result))
+
+
+def measure(name: str, *args) -> tuple[float, float, tuple]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_stage, args=(name, queue, *args))
+    process.start()
+    outcome = queue.get()
+    process.join()
+    return outcome
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--duplicate-rate", type=float, default=0.01)
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".billing" / "bench")
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+
+    from billing_assets.sample_world import build_world
+    from billing_assets.sample_world.events import write_usage_events_parquet
+    from billing_assets.sample_world.writer import load_source
+    from billing_assets.warehouse import open_warehouse, transaction
+
+    if args.workdir.exists():
+        shutil.rmtree(args.workdir)
+    args.workdir.mkdir(parents=True)
+    world = build_world()
+    parquet = str(args.workdir / "usage_events.parquet")
+    started = time.perf_counter()
+    n = write_usage_events_parquet(Path(parquet), world, args.events, duplicate_rate=args.duplicate_rate)
+    print(f"generated {n:,} events ({args.duplicate_rate:.0%} duplicate keys) in {time.perf_counter() - started:.1f}s")
+
+    # A warehouse with the sample world's snapshot (deployments, catalogue) but only the benchmark's events.
+    world.tables["usage_events"] = []
+    sqlite = f"sqlite:///{args.workdir / 'source.sqlite'}"
+    load_source(sqlite, world)
+    warehouse = str(args.workdir / "warehouse.duckdb")
+    from billing_assets.resources import SourceDatabaseResource
+    from billing_assets.revenue.snapshot import SNAPSHOT_TABLES, copy_table
+
+    with open_warehouse(warehouse) as conn, transaction(conn):
+        for tables in SNAPSHOT_TABLES.values():
+            for table in tables:
+                copy_table(conn, SourceDatabaseResource(url=sqlite), table)
+
+    shutil.copy(warehouse, warehouse.replace(".duckdb", "_snapshot.duckdb"))
+    results: dict[str, tuple[float, float, tuple]] = {}
+    results["load_parquet"] = measure("load_parquet", warehouse, parquet)
+    results["rollup"] = measure("rollup", warehouse)
+    results["reference"] = measure("reference", parquet)
+    results["floor"] = measure("floor", parquet)
+
+    server = None
+    if not args.skip_postgres:
+        import pgserver
+        import psycopg2
+
+        server = pgserver.get_server(str(args.workdir / "pg"), cleanup_mode="stop")
+        url = server.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
+        from billing_assets.sql_files import read_sql, statements
+
+        started = time.perf_counter()
+        dsn = server.get_uri()
+        with psycopg2.connect(dsn) as pg, pg.cursor() as cur:
+            ddl = [s for s in statements(read_sql("source/schema.sql")) if "usage_events" in s]
+            for statement in ddl:
+                cur.execute(statement)
+            csv_path = args.workdir / "usage_events.csv"
+            import duckdb
+
+            duckdb.connect().execute(
+                f"COPY (SELECT event_id, idempotency_key, deployment_id, metric, quantity, occurred_at, received_at "
+                f"FROM read_parquet('{parquet}')) TO '{csv_path}' (HEADER false)")
+            with csv_path.open() as handle:
+                cur.copy_expert("COPY usage_events FROM STDIN WITH (FORMAT csv)", handle)
+            cur.execute("ANALYZE usage_events")
+        print(f"loaded {n:,} events into PostgreSQL (pgserver) in {time.perf_counter() - started:.1f}s")
+        fresh = str(args.workdir / "warehouse_pg.duckdb")  # an empty usage table, as on a first snapshot
+        shutil.copy(warehouse.replace(".duckdb", "_snapshot.duckdb"), fresh)
+        results["postgres_read"] = measure("postgres_read", fresh, url)
+        results["postgres_dedup"] = measure("postgres_dedup", url)
+
+    ref_seconds = results["reference"][0]
+    print()
+    print(f"{'stage':<52} {'seconds':>8} {'events/s':>13} {'peak RSS':>10}  result")
+    labels = {
+        "rollup": "roll-up through the project (metered_usage SQL)",
+        "load_parquet": "Parquet drop -> staging (source_usage_events)",
+        "reference": "reference: QUALIFY dedup + GROUP BY over Parquet",
+        "floor": "floor: GROUP BY without dedup over Parquet",
+        "postgres_dedup": "PostgreSQL 16: DISTINCT ON + GROUP BY",
+        "postgres_read": "PostgreSQL -> warehouse via ADBC (project reader)",
+    }
+    for key, label in labels.items():
+        if key in results:
+            seconds, rss, outcome = results[key]
+            print(f"{label:<52} {seconds:>8.2f} {n / seconds:>13,.0f} {rss:>7.0f} MiB  {outcome}")
+    rollup_s, rollup_rss, rollup_out = results["rollup"]
+    print()
+    checks = [("roll-up within 1.5x of the reference", rollup_s <= 1.5 * ref_seconds,
+               f"{rollup_s / ref_seconds:.2f}x"),
+              ("roll-up peak RSS under 2 GiB", rollup_rss < 2048, f"{rollup_rss:.0f} MiB"),
+              ("roll-up equals the reference (quantity)", rollup_out[0] == results["reference"][2][0],
+               f"{rollup_out[0]:,} vs {results['reference'][2][0]:,}")]
+    if "postgres_dedup" in results:
+        pg_s = results["postgres_dedup"][0]
+        checks.append(("roll-up at least 4x faster than PostgreSQL", pg_s >= 4 * rollup_s, f"{pg_s / rollup_s:.1f}x"))
+        checks.append(("PostgreSQL agrees (quantity)", results["postgres_dedup"][2][0] == rollup_out[0],
+                       f"{results['postgres_dedup'][2][0]:,}"))
+        read_s = results["postgres_read"][0]
+        checks.append(("PostgreSQL -> warehouse above 1M events/s", n / read_s > 1_000_000, f"{n / read_s:,.0f}/s"))
+    for label, ok, figure in checks:
+        print(f"{'PASS' if ok else 'MISS'}  {label}: {figure}")
+    if server is not None:
+        server.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
