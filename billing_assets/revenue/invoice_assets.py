@@ -12,7 +12,7 @@ from billing_assets.resources import WarehouseResource
 from billing_assets.revenue import invoice_store
 from billing_assets.revenue.invoicing import load_tenant_inputs, plan_documents, quote_tenant
 from billing_assets.sql_files import read_sql
-from billing_assets.warehouse import markdown_preview, transaction
+from billing_assets.warehouse import insert_rows, markdown_preview, transaction
 
 CHECKS = {  # check name -> (findings, severity, description)
     "total_equals_subtotal_plus_tax": (("total_mismatch",), dg.AssetCheckSeverity.ERROR,
@@ -54,6 +54,7 @@ def invoice_window(conn, window: Period, config: InvoiceRunConfig, now: datetime
         if unknown:
             raise ValueError(f"exclude_tenants names unknown tenants: {', '.join(sorted(unknown))}")
         conn.execute("DELETE FROM revenue.invoice_exclusions WHERE period_start = ?", [month.start.replace(tzinfo=None)])
+        conn.execute("DELETE FROM revenue.credit_availability WHERE period_start = ?", [month.start.replace(tzinfo=None)])
         for tenant_inputs in inputs.values():
             tenant = tenant_inputs.tenant
             reason = _exclusion_reason(tenant, config)
@@ -61,6 +62,7 @@ def invoice_window(conn, window: Period, config: InvoiceRunConfig, now: datetime
             if reason is None:
                 q = quote_tenant(tenant_inputs, month)
                 invoiced = {line.subscription_id for line in q.lines}
+                record_credit_availability(conn, month, tenant.tenant_id, q)
                 plan = plan_documents(tenant, q, invoice_store.existing_documents(conn, tenant.tenant_id, month),
                                       config.force)
                 if plan.replaces_draft:
@@ -78,6 +80,13 @@ def invoice_window(conn, window: Period, config: InvoiceRunConfig, now: datetime
             if tenant_inputs.subscriptions:
                 outcomes.append((month.label, tenant.slug, outcome))
     return outcomes
+
+
+def record_credit_availability(conn, month: Period, tenant_id: str, q) -> None:
+    """What each credit could give this period, so the ledger can say what was granted and expired."""
+    insert_rows(conn, "INSERT INTO revenue.credit_availability VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        [month.start.replace(tzinfo=None), tenant_id, c.credit_grant_id, c.kind, c.deployment_id, c.available,
+         c.expires_at.replace(tzinfo=None) if c.expires_at else None] for c in q.credits])
 
 
 def invoice_findings(conn, start, end) -> dict[str, list[tuple[str, str]]]:

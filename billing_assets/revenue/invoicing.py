@@ -19,6 +19,7 @@ from billing_assets.money import canonical
 from billing_assets.periods import Period
 from billing_assets.revenue.rating import (
     AddOn,
+    AvailableCredit,
     Phase,
     PlanVersion,
     Quote,
@@ -53,6 +54,7 @@ class Tenant:
 class TenantInputs:
     tenant: Tenant
     subscriptions: list[tuple[Subscription, dict[str, int]]] = field(default_factory=list)
+    credits: list[AvailableCredit] = field(default_factory=list)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -74,11 +76,31 @@ def load_catalogue(conn) -> dict[str, PlanVersion]:
             unit_amount=Decimal(unit) if unit is not None else None, package_size=size, package_amount=package,
             tiers=tuple(tiers.get((version_id, metric), ()))))
     return {
-        vid: PlanVersion(vid, code, version, currency, base, minimum, tuple(charges.get(vid, ())))
-        for vid, code, version, currency, base, minimum in conn.execute(
-            "SELECT v.plan_version_id, p.code, v.version, v.currency, v.base_fee_minor, v.minimum_commitment_minor "
-            "FROM staging.plan_versions v JOIN staging.plans p USING (plan_id)").fetchall()
+        vid: PlanVersion(vid, code, version, currency, base, minimum, tuple(charges.get(vid, ())), allowance)
+        for vid, code, version, currency, base, minimum, allowance in conn.execute(
+            "SELECT v.plan_version_id, p.code, v.version, v.currency, v.base_fee_minor, v.minimum_commitment_minor, "
+            "v.monthly_free_credit_minor FROM staging.plan_versions v JOIN staging.plans p USING (plan_id)").fetchall()
     }
+
+
+def load_credits(conn, period: Period) -> dict[str, list[AvailableCredit]]:
+    """Credits usable in `period` per tenant: free monthly allowances in full, promotional grants with
+    what earlier periods' documents (any status but void) have not consumed yet."""
+    start, end = period.start.replace(tzinfo=None), period.end.replace(tzinfo=None)
+    out: dict[str, list[AvailableCredit]] = {}
+    for grant_id, tenant_id, kind, amount, currency, expires, deployment_id, reason, consumed in conn.execute(
+            "SELECT g.credit_grant_id, g.tenant_id, g.kind, g.amount_minor, g.currency, g.expires_at, g.deployment_id, "
+            "g.reason, coalesce(-sum(l.amount_minor) FILTER (WHERE i.period_start < ?), 0) FROM staging.credit_grants g "
+            "LEFT JOIN revenue.tenant_invoice_lines l ON l.credit_grant_id = g.credit_grant_id AND l.kind = 'credit' "
+            "LEFT JOIN revenue.tenant_invoices i ON i.invoice_id = l.invoice_id AND i.status <> 'void' "
+            "WHERE g.effective_from < ? AND (g.expires_at IS NULL OR g.expires_at > ?) "
+            "GROUP BY ALL ORDER BY g.credit_grant_id", [start, end, start]).fetchall():
+        available = amount if kind == "free_monthly" else amount - int(consumed)
+        if available > 0:
+            out.setdefault(tenant_id, []).append(AvailableCredit(
+                grant_id, kind, f"{reason} ({kind.replace('_', ' ')})", currency, available, _utc(expires),
+                deployment_id))
+    return out
 
 
 def load_tenant_inputs(conn, period: Period) -> dict[str, TenantInputs]:
@@ -100,6 +122,9 @@ def load_tenant_inputs(conn, period: Period) -> dict[str, TenantInputs]:
             "SELECT sa.subscription_id, a.code, a.name, sa.unit_price_minor, sa.quantity, sa.attached_at, "
             "sa.detached_at FROM staging.subscription_add_ons sa JOIN staging.add_ons a USING (add_on_id)").fetchall():
         add_ons.setdefault(sub_id, []).append(AddOn(code, name, price, qty, _utc(attached), _utc(detached)))
+    for tenant_id, credits in load_credits(conn, period).items():
+        if tenant_id in tenants:
+            tenants[tenant_id].credits = credits
     usage: dict[str, dict[str, int]] = {}
     for deployment_id, metric, quantity in conn.execute(
             "SELECT deployment_id, metric, quantity + late_quantity FROM revenue.metered_usage "
@@ -123,7 +148,8 @@ def quote_tenant(inputs: TenantInputs, period: Period) -> Quote:
     tenant = inputs.tenant
     rate = tax_rate_for(tenant.tax_jurisdiction, period)
     try:
-        return quote(tenant.currency, period, inputs.subscriptions, rate.rate, rate.label)
+        return quote(tenant.currency, period, inputs.subscriptions, rate.rate, rate.label,
+                     inputs.credits if inputs.subscriptions else [])
     except ValueError as exc:
         raise InvoicingError(f"tenant {tenant.slug} ({tenant.tenant_id}), {period.label}: {exc}") from exc
 

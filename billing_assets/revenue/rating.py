@@ -12,6 +12,8 @@ Rules (README "How invoices are computed" has the long form):
   with its included quantity granted in full (never prorated). A period with no billable time
   (a whole-month trial) has no usage charges either.
 - A minimum commitment tops the subscription's base + usage up to the prorated minimum.
+- Credits come off after rating and before tax: monthly free credits first, then promotional
+  grants by earliest expiry; they never take an invoice below zero.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from billing_assets.periods import Period
 
 CHARGE_MODELS = ("per_unit", "graduated", "volume", "package")
 LINE_KINDS = ("plan_base", "addon", "overage", "minimum_commitment", "credit", "tax")
+# Credits: monthly free credit first, then promotional grants by earliest expiry; never below zero.
 
 
 class RatingError(ValueError):
@@ -74,6 +77,7 @@ class PlanVersion:
     base_fee: int
     minimum_commitment: int = 0
     charges: tuple[UsageCharge, ...] = ()
+    monthly_free_credit: int = 0  # an allowance per subscription and period, never rolled over
 
     @property
     def label(self) -> str:
@@ -141,7 +145,7 @@ class Quote:
     lines: tuple[RatedLine, ...]
     tax_rate: Decimal
     tax_label: str
-    notes: tuple[str, ...] = field(default=())
+    credits: tuple[AvailableCredit, ...] = field(default=())  # every credit considered, used or not
 
     @property
     def subtotal(self) -> int:
@@ -273,6 +277,54 @@ def rate_subscription(sub: Subscription, period: Period, usage: dict[str, int]) 
     return lines
 
 
+@dataclass(frozen=True)
+class AvailableCredit:
+    """What one credit can still give this period: a promotional grant's remaining balance, or a
+    monthly free-credit allowance (which resets every period and never rolls over)."""
+
+    credit_grant_id: str
+    kind: str                        # free_monthly | promotional
+    label: str
+    currency: str
+    available: int                   # minor units
+    expires_at: datetime | None = None
+    deployment_id: str | None = None  # scope: only that deployment's charges
+
+
+CREDIT_ORDER = ("free_monthly", "promotional")
+
+
+def credit_sort_key(credit: AvailableCredit) -> tuple:
+    """Monthly free credit first, then promotional grants by earliest expiry (no expiry last)."""
+    expiry = credit.expires_at.isoformat() if credit.expires_at else "~"  # "~" sorts after any ISO date
+    return (CREDIT_ORDER.index(credit.kind), expiry, credit.credit_grant_id)
+
+
+def apply_credits(lines: list[RatedLine], credits: list[AvailableCredit], currency: str) -> list[RatedLine]:
+    """Credit lines (negative) consuming available credits in order; the subtotal never goes below zero
+    and a deployment-scoped credit never exceeds that deployment's charges."""
+    remaining_total = sum(line.amount for line in lines)
+    remaining_by_deployment: dict[str | None, int] = {}
+    for line in lines:
+        remaining_by_deployment[line.deployment_id] = remaining_by_deployment.get(line.deployment_id, 0) + line.amount
+    out = []
+    for credit in sorted(credits, key=credit_sort_key):
+        if credit.currency != currency:
+            raise RatingError(f"credit {credit.credit_grant_id} is in {credit.currency}, the invoice in {currency}")
+        cap = remaining_total if credit.deployment_id is None else min(
+            remaining_total, remaining_by_deployment.get(credit.deployment_id, 0))
+        used = min(credit.available, max(cap, 0))
+        if used <= 0:
+            continue
+        remaining_total -= used
+        if credit.deployment_id is not None:
+            remaining_by_deployment[credit.deployment_id] -= used
+        out.append(RatedLine(kind="credit", description=f"Credit: {credit.label}", quantity=Decimal(1),
+                             unit_amount=Decimal(-used), amount=-used, deployment_id=credit.deployment_id,
+                             credit_grant_id=credit.credit_grant_id))
+    return out
+
+
 def tax_line(subtotal: int, rate: Decimal, label: str) -> RatedLine:
     """Tax once per rate on the invoice's taxable subtotal, rounded half-up; the rate is kept on the line."""
     return RatedLine(kind="tax", description=f"{label} {rate * 100:.2f}%".replace(".00%", "%"),
@@ -280,21 +332,40 @@ def tax_line(subtotal: int, rate: Decimal, label: str) -> RatedLine:
 
 
 def quote(currency: str, period: Period, subscriptions: list[tuple[Subscription, dict[str, int]]],
-          tax_rate: Decimal, tax_label: str, credits: list[RatedLine] | None = None) -> Quote:
-    """Rate every subscription of one tenant for one period into one invoice's lines."""
+          tax_rate: Decimal, tax_label: str, credits: list[AvailableCredit] | None = None) -> Quote:
+    """Rate every subscription of one tenant for one period into one invoice's lines; credits come
+    off after rating and before tax, so tax is computed on the amount after credits."""
     lines: list[RatedLine] = []
+    available = list(credits or [])
     for sub, usage in sorted(subscriptions, key=lambda s: (s[0].deployment_slug, s[0].subscription_id)):
         for version_phase in sub.phases:
             if version_phase.plan_version.currency != currency:
                 raise RatingError(f"subscription {sub.subscription_id} is priced in "
                                   f"{version_phase.plan_version.currency}, the tenant is billed in {currency}")
-        lines.extend(rate_subscription(sub, period, usage))
-    lines.extend(credits or [])
+        rated = rate_subscription(sub, period, usage)
+        lines.extend(rated)
+        allowance = plan_allowance(sub, period, currency) if rated else None
+        if allowance:
+            available.append(allowance)
+    lines.extend(apply_credits(lines, available, currency))
     subtotal = sum(line.amount for line in lines)
     if subtotal < 0:
         raise RatingError(f"credits exceed charges in {period.label}: subtotal {subtotal} < 0")
     lines.append(tax_line(subtotal, tax_rate, tax_label))
-    return Quote(currency=currency, period=period, lines=tuple(lines), tax_rate=tax_rate, tax_label=tax_label)
+    return Quote(currency=currency, period=period, lines=tuple(lines), tax_rate=tax_rate, tax_label=tax_label,
+                 credits=tuple(sorted(available, key=credit_sort_key)))
+
+
+def plan_allowance(sub: Subscription, period: Period, currency: str) -> AvailableCredit | None:
+    """The monthly free credit of the plan version in force at the end of the billable window."""
+    window = billable_window(sub, period)
+    segments = _segments(sub, window) if window else []
+    if not segments or not segments[-1][0].monthly_free_credit:
+        return None
+    version = segments[-1][0]
+    return AvailableCredit(f"plan-allowance:{sub.subscription_id}", "free_monthly",
+                           f"{sub.deployment_slug}: {version.label} monthly free credit", currency,
+                           version.monthly_free_credit, None, sub.deployment_id)
 
 
 def correction(billed: list[RatedLine], desired: Quote) -> list[RatedLine]:

@@ -22,14 +22,14 @@ SNAPSHOT_TABLES: dict[str, tuple[str, ...]] = {
     "source_deployments": ("deployments",),
     "source_plan_catalogue": ("plans", "plan_versions", "plan_version_charges", "plan_version_charge_tiers",
                               "add_ons"),
-    "source_subscriptions": ("subscriptions", "subscription_phases", "subscription_add_ons"),
+    "source_subscriptions": ("subscriptions", "subscription_phases", "subscription_add_ons", "credit_grants"),
     "source_cloud_resources": ("cloud_resources",),
 }
 DESCRIPTIONS = {
     "source_tenants": "Tenants with currency, tax jurisdiction and segment (staging.tenants).",
     "source_deployments": "Deployments and their lifecycle state (staging.deployments).",
     "source_plan_catalogue": "Plans, immutable plan versions, usage charges with tiers, add-ons.",
-    "source_subscriptions": "Subscriptions, their effective-dated plan phases and snapshotted add-ons.",
+    "source_subscriptions": "Subscriptions, their effective-dated plan phases, snapshotted add-ons, credit grants.",
     "source_cloud_resources": "Cloud resources per deployment with created_at/deleted_at lifetimes.",
 }
 

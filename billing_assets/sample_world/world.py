@@ -211,7 +211,7 @@ def build_world(params: WorldParams | None = None) -> World:
     t = world.tables = {name: [] for name in (
         "tenants", "deployments", "plans", "plan_versions", "plan_version_charges",
         "plan_version_charge_tiers", "add_ons", "subscriptions", "subscription_phases",
-        "subscription_add_ons", "cloud_resources", "usage_events")}
+        "subscription_add_ons", "credit_grants", "cloud_resources", "usage_events")}
 
     # Catalogue.
     versions: dict[tuple[str, int], str] = {}
@@ -224,6 +224,7 @@ def build_world(params: WorldParams | None = None) -> World:
             t["plan_versions"].append({
                 "plan_version_id": version_id, "plan_id": plan_id, "version": version, "currency": currency,
                 "base_fee_minor": base, "minimum_commitment_minor": minimum,
+                "monthly_free_credit_minor": 500 if (code, version) == ("studio-jp", 2) else 0,
                 "effective_from": _naive(eff_from), "effective_to": _naive(eff_to),
             })
             charges, tiers = _charges(family, droplet_unit, version_id)
@@ -265,6 +266,7 @@ def build_world(params: WorldParams | None = None) -> World:
 
     _provider_only(world)
     _anomalous_events(world)
+    _credit_grants(world)
     for rows in t.values():  # stable order regardless of generation order
         rows.sort(key=lambda r: tuple(str(v) for v in r.values()))
     return world
@@ -361,6 +363,30 @@ def _provision(world, rng, deployment_id, slug, droplets, extras, created, delet
                     "name": node_name, "droplet_id": _droplet_id(node_name, created), "size_slug": _K8S_NODE_SIZE,
                     "created_at": created, "deleted_at": deleted, "region": region,
                 })
+
+
+# tenant slug, kind, amount (minor units), currency, effective_from, expires_at, deployment scope, reason
+CREDIT_GRANTS = [
+    ("harbour-health", "free_monthly", 1000, "USD", datetime(2026, 1, 1, tzinfo=UTC), None, None,
+     "Monthly free credit (annual contract)"),
+    ("harbour-health", "promotional", 2500, "USD", datetime(2026, 1, 1, tzinfo=UTC),
+     datetime(2026, 7, 1, tzinfo=UTC), "harbour-sync", "Welcome credit for the sync deployment"),
+    ("tokyo-works", "promotional", 3000, "JPY", datetime(2026, 3, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC),
+     None, "Launch promotion"),
+    ("fjord-analytics", "promotional", 50000, "USD", datetime(2026, 8, 1, tzinfo=UTC),
+     datetime(2026, 10, 1, tzinfo=UTC), None, "Outage compensation (expires unused in part)"),
+]
+
+
+def _credit_grants(world: World) -> None:
+    for slug, kind, amount, currency, start, expires, scope, reason in CREDIT_GRANTS:
+        world.tables["credit_grants"].append({
+            "credit_grant_id": stable_id("credit_grant", slug, kind, start.isoformat()),
+            "tenant_id": stable_id("tenant", slug), "kind": kind, "amount_minor": amount, "currency": currency,
+            "effective_from": _naive(start), "expires_at": _naive(expires),
+            "deployment_id": stable_id("deployment", scope) if scope else None, "reason": reason,
+            "granted_by": "finance@platform.example",
+        })
 
 
 def _provider_only(world: World) -> None:

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS plan_versions (
     currency                   CHAR(3)     NOT NULL,
     base_fee_minor             BIGINT      NOT NULL CHECK (base_fee_minor >= 0),
     minimum_commitment_minor   BIGINT      NOT NULL DEFAULT 0 CHECK (minimum_commitment_minor >= 0),
+    monthly_free_credit_minor  BIGINT      NOT NULL DEFAULT 0 CHECK (monthly_free_credit_minor >= 0),
     effective_from             TIMESTAMP   NOT NULL,
     effective_to               TIMESTAMP,
     UNIQUE (plan_id, version)
@@ -117,6 +118,21 @@ CREATE TABLE IF NOT EXISTS cloud_resources (
     region                 VARCHAR(16),
     created_at             TIMESTAMP    NOT NULL,
     deleted_at             TIMESTAMP
+);
+
+-- Credit grants: promotional (a balance used until it runs out or expires) or free_monthly (an
+-- allowance that resets every period and never rolls over). Optional deployment scope.
+CREATE TABLE IF NOT EXISTS credit_grants (
+    credit_grant_id   VARCHAR(36)  PRIMARY KEY,
+    tenant_id         VARCHAR(36)  NOT NULL REFERENCES tenants (tenant_id),
+    kind              VARCHAR(16)  NOT NULL CHECK (kind IN ('promotional', 'free_monthly')),
+    amount_minor      BIGINT       NOT NULL CHECK (amount_minor > 0),
+    currency          CHAR(3)      NOT NULL,
+    effective_from    TIMESTAMP    NOT NULL,
+    expires_at        TIMESTAMP,
+    deployment_id     VARCHAR(36)  REFERENCES deployments (deployment_id),
+    reason            VARCHAR(500) NOT NULL,
+    granted_by        VARCHAR(200) NOT NULL
 );
 
 -- Quantities are whole units of the metric (a metric needing fractions is defined in a finer unit).

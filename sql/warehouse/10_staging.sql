@@ -12,8 +12,8 @@ CREATE TABLE IF NOT EXISTS staging.deployments (
 CREATE TABLE IF NOT EXISTS staging.plans (plan_id VARCHAR PRIMARY KEY, code VARCHAR NOT NULL, name VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS staging.plan_versions (
     plan_version_id VARCHAR PRIMARY KEY, plan_id VARCHAR NOT NULL, version INTEGER NOT NULL, currency VARCHAR NOT NULL,
-    base_fee_minor BIGINT NOT NULL, minimum_commitment_minor BIGINT NOT NULL, effective_from TIMESTAMP NOT NULL,
-    effective_to TIMESTAMP);
+    base_fee_minor BIGINT NOT NULL, minimum_commitment_minor BIGINT NOT NULL, monthly_free_credit_minor BIGINT NOT NULL,
+    effective_from TIMESTAMP NOT NULL, effective_to TIMESTAMP);
 CREATE TABLE IF NOT EXISTS staging.plan_version_charges (
     plan_version_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, charge_model VARCHAR NOT NULL,
     included_quantity BIGINT NOT NULL, unit_amount_decimal VARCHAR, package_size BIGINT, package_amount_minor BIGINT,
@@ -42,6 +42,11 @@ CREATE TABLE IF NOT EXISTS staging.cloud_resources (
 CREATE TABLE IF NOT EXISTS staging.usage_events (
     event_id VARCHAR NOT NULL, idempotency_key VARCHAR NOT NULL, deployment_id VARCHAR NOT NULL,
     metric VARCHAR NOT NULL, quantity BIGINT NOT NULL, occurred_at TIMESTAMP NOT NULL, received_at TIMESTAMP NOT NULL);
+
+CREATE TABLE IF NOT EXISTS staging.credit_grants (
+    credit_grant_id VARCHAR PRIMARY KEY, tenant_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, amount_minor BIGINT NOT NULL,
+    currency VARCHAR NOT NULL, effective_from TIMESTAMP NOT NULL, expires_at TIMESTAMP, deployment_id VARCHAR,
+    reason VARCHAR NOT NULL, granted_by VARCHAR NOT NULL);
 
 -- One row per table per snapshot: what was read, from where (URL without credentials), when.
 CREATE TABLE IF NOT EXISTS staging.snapshot_log (
