@@ -7,6 +7,7 @@ again (which now leaves issued invoices untouched), and finally a preview of the
 
 from __future__ import annotations
 
+import os
 import time
 
 import dagster as dg
@@ -72,6 +73,8 @@ def run_demo(started: float) -> int:
         print(f"{direction.title()} deployments by margin, {last_month[:7]} (USD):")
         print(tabulate(rows, headers=("tenant", "deployment", "revenue", "cost", "margin"), floatfmt=",.2f"))
     print()
+    print("Stripe: not configured (set STRIPE_API_KEY): issued invoices were not pushed, collection not tracked."
+          if not os.environ.get("STRIPE_API_KEY") else "Stripe: issued invoices pushed by stripe_invoices.")
     print(f"Warehouse {where.warehouse_path}: {len(tables)} tables; analyst views in schema `marts`; "
           f"exports in {where.exports_dir}")
     print(f"Done in {time.monotonic() - started:.0f}s.")

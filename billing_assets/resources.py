@@ -75,6 +75,8 @@ class StripeResource(dg.ConfigurableResource):
 
     api_key: str | None = Field(default=None, description="STRIPE_API_KEY.")
     api_base: str = Field(default=DEFAULT_STRIPE_API_BASE, description="STRIPE_API_BASE.")
+    timeout_s: float = Field(default=30.0, description="Per-request timeout.")
+    max_network_retries: int = Field(default=3, description="SDK retries of one request (same idempotency key).")
 
     @property
     def configured(self) -> bool:

@@ -1,0 +1,257 @@
+"""Stripe invoicing and collection, usage and payment reversals with an audit trail, the journal."""
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+import dagster as dg
+from pydantic import Field
+
+from billing_assets.assets_common import DUCKDB_POOL, table_schema
+from billing_assets.resources import StripeResource, WarehouseResource
+from billing_assets.revenue import invoice_store
+from billing_assets.revenue.journal import document_postings, payment_postings, reversal_postings, unbalanced
+from billing_assets.revenue.stripe_sync import make_client, push_document
+from billing_assets.sql_files import read_sql
+from billing_assets.warehouse import insert_rows, markdown_preview, transaction
+
+COMMON = {"group_name": "revenue", "owners": ["team:billing"]}
+NOT_CONFIGURED = "Stripe not configured (STRIPE_API_KEY unset): nothing was pushed or pulled"
+STRIPE_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+REVERSAL_NAMESPACE = uuid.UUID("c4a9e2f1-7b3d-4c58-a6e0-1f2d3b4c5e6a")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dg.asset(**COMMON, kinds={"stripe", "duckdb"}, pool=DUCKDB_POOL, retry_policy=STRIPE_RETRY,
+          deps=["tenant_invoices"])
+def stripe_invoices(context: dg.AssetExecutionContext, stripe: StripeResource, warehouse: WarehouseResource):
+    """Every issued document not yet in Stripe is pushed once (customer per tenant, one item per line,
+    finalized), its Stripe ids recorded; credit notes become Stripe credit notes."""
+    if not stripe.configured:
+        context.log.info(NOT_CONFIGURED)
+        return dg.MaterializeResult(metadata={"stripe": NOT_CONFIGURED, "pushed": 0})
+    with warehouse.connect() as conn:
+        pending = [r for r in conn.execute(
+            "SELECT i.invoice_id, i.document_type, i.corrects_invoice_id, t.billing_email FROM revenue.tenant_invoices i "
+            "JOIN staging.tenants t USING (tenant_id) LEFT JOIN revenue.stripe_documents s USING (invoice_id) "
+            "WHERE i.status IN ('issued', 'paid') AND s.invoice_id IS NULL AND i.total_minor <> 0 "
+            "ORDER BY i.period_start, i.tenant_id, i.correction_seq").fetchall()]
+        docs = [(invoice_store.stored_document(conn, i), t, c, e) for i, t, c, e in pending]
+        originals = dict(conn.execute("SELECT invoice_id, stripe_object_id FROM revenue.stripe_documents").fetchall())
+    client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
+    pushed = []
+    for doc, _, corrects, email in docs:  # network first; each success is recorded at once, below
+        result = push_document(client, doc, email, originals.get(corrects))
+        pushed.append((doc, result))
+        originals[doc.invoice_id] = result.stripe_object_id
+        with warehouse.connect() as conn, transaction(conn):
+            conn.execute("INSERT INTO revenue.stripe_documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         [doc.invoice_id, doc.tenant.tenant_id, result.stripe_customer_id, result.stripe_object_id,
+                          result.object_type, doc.total, doc.currency, _now()])
+    with warehouse.connect() as conn:
+        total = conn.execute("SELECT count(*) FROM revenue.stripe_documents").fetchone()[0]
+        schema = table_schema(conn, "revenue.stripe_documents")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": total, "pushed": len(pushed), "dagster/column_schema": schema,
+        "pushed_documents": dg.MetadataValue.md("\n".join(f"- {d.invoice_number} → {p.stripe_object_id}"
+                                                          for d, p in pushed) or "none")})
+
+
+@dg.asset(**COMMON, kinds={"stripe", "duckdb"}, pool=DUCKDB_POOL, retry_policy=STRIPE_RETRY,
+          deps=[stripe_invoices],
+          check_specs=[dg.AssetCheckSpec("no_payment_drift", asset="stripe_payments",
+                                         description="Issued invoices without a Stripe counterpart, payments without "
+                                                     "an invoice, amount mismatches: each listed.")])
+def stripe_payments(context: dg.AssetExecutionContext, stripe: StripeResource, warehouse: WarehouseResource):
+    """Invoice and payment status pulled from Stripe (paid, open, uncollectible, void); a payment is
+    recorded once when an invoice is first seen paid, and the invoice's status follows."""
+    if not stripe.configured:
+        context.log.info(NOT_CONFIGURED)
+        yield dg.MaterializeResult(metadata={"stripe": NOT_CONFIGURED})
+        yield dg.AssetCheckResult(check_name="no_payment_drift", passed=True, metadata={"stripe": NOT_CONFIGURED})
+        return
+    with warehouse.connect() as conn:
+        pushed = conn.execute("SELECT s.invoice_id, s.stripe_object_id, s.tenant_id, s.currency FROM "
+                              "revenue.stripe_documents s WHERE s.object_type = 'invoice' ORDER BY 1").fetchall()
+    client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
+    fetched = [(row, client.v1.invoices.retrieve(row[1])) for row in pushed]
+    now = _now()
+    with warehouse.connect() as conn:
+        with transaction(conn):
+            conn.execute("DELETE FROM revenue.stripe_invoice_status")
+            for (invoice_id, stripe_id, tenant_id, currency), inv in fetched:
+                conn.execute("INSERT INTO revenue.stripe_invoice_status VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             [stripe_id, invoice_id, inv.status, inv.amount_due, inv.amount_paid, inv.amount_remaining,
+                              now])
+                if inv.status == "paid":
+                    paid_at = datetime.fromtimestamp(inv.status_transitions.paid_at or 0, UTC).replace(tzinfo=None)
+                    payment_id = str(uuid.uuid5(REVERSAL_NAMESPACE, f"payment/{stripe_id}"))
+                    conn.execute("INSERT OR IGNORE INTO revenue.payments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                 [payment_id, invoice_id, tenant_id, stripe_id, inv.amount_paid, currency, paid_at, now])
+            conn.execute(
+                "UPDATE revenue.tenant_invoices SET status = 'paid' WHERE status = 'issued' AND invoice_id IN ("
+                "SELECT p.invoice_id FROM revenue.payments p ANTI JOIN revenue.payment_reversals r USING (payment_id))")
+            conn.execute(
+                "UPDATE revenue.tenant_invoices SET status = 'void' WHERE status IN ('issued', 'paid') AND invoice_id IN "
+                "(SELECT invoice_id FROM revenue.stripe_invoice_status WHERE status = 'void')")
+        drift = conn.execute(read_sql("revenue/check_payment_drift.sql")).fetchall()
+        statuses = dict(conn.execute("SELECT status, count(*) FROM revenue.stripe_invoice_status GROUP BY 1").fetchall())
+        payments = conn.execute("SELECT count(*) FROM revenue.payments").fetchone()[0]
+    yield dg.MaterializeResult(metadata={"dagster/row_count": len(fetched), "payments": payments,
+                                         "stripe_statuses": dg.MetadataValue.json(statuses)})
+    yield dg.AssetCheckResult(check_name="no_payment_drift", passed=not drift, severity=dg.AssetCheckSeverity.ERROR,
+                              metadata={"findings": len(drift), "details": dg.MetadataValue.md(
+                                  "\n".join(f"- {k}: {s} ({a})" for k, s, a in drift)) if drift else "none"})
+
+
+@dg.asset(**COMMON, kinds={"duckdb"}, pool=DUCKDB_POOL, deps=["tenant_invoices", stripe_payments],
+          check_specs=[
+              dg.AssetCheckSpec("transactions_balance", asset="ledger_entries",
+                                description="Debits equal credits in every transaction."),
+              dg.AssetCheckSpec("receivables_match_stripe", asset="ledger_entries",
+                                description="Per tenant, the open receivable equals what Stripe still expects."),
+          ])
+def ledger_entries(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """A double-entry journal (receivable, revenue, tax payable, cash) from issued documents,
+    payments and payment reversals, rebuilt deterministically each run."""
+    with warehouse.connect() as conn:
+        postings = []
+        for invoice_id, number, tenant, currency, subtotal, tax, total, issued_at in conn.execute(
+                "SELECT invoice_id, invoice_number, tenant_id, currency, subtotal_minor, tax_minor, total_minor, "
+                "issued_at FROM revenue.tenant_invoices WHERE status IN ('issued', 'paid') ORDER BY issued_at, "
+                "invoice_id").fetchall():
+            postings += document_postings(invoice_id, number, tenant, currency, subtotal, tax, total, issued_at)
+        for payment_id, number, tenant, currency, amount, paid_at in conn.execute(
+                "SELECT p.payment_id, i.invoice_number, p.tenant_id, p.currency, p.amount_minor, p.paid_at FROM "
+                "revenue.payments p JOIN revenue.tenant_invoices i USING (invoice_id) ORDER BY 1").fetchall():
+            postings += payment_postings(payment_id, number, tenant, currency, amount, paid_at)
+        for reversal_id, payment_id, tenant, currency, amount, at in conn.execute(
+                "SELECT reversal_id, payment_id, tenant_id, currency, original_amount_minor, reversed_at FROM "
+                "revenue.payment_reversals ORDER BY 1").fetchall():
+            postings += reversal_postings(reversal_id, payment_id, tenant, currency, amount, at)
+        with transaction(conn):
+            conn.execute("DELETE FROM revenue.ledger_entries")
+            insert_rows(conn, "INSERT INTO revenue.ledger_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [[p.transaction_id, p.entry_number, p.posted_at, p.tenant_id, p.account, p.debit, p.credit,
+                          p.currency, p.source_type, p.source_id, p.description] for p in postings])
+        stripe_known = conn.execute("SELECT count(*) FROM revenue.stripe_invoice_status").fetchone()[0]
+        mismatched = conn.execute(read_sql("revenue/check_receivables.sql")).fetchall() if stripe_known else []
+        preview = markdown_preview(conn, "SELECT * FROM marts.receivables ORDER BY 1, 2", limit=20)
+    broken = unbalanced(postings)
+    yield dg.MaterializeResult(metadata={"dagster/row_count": len(postings), "receivables": dg.MetadataValue.md(preview)})
+    yield dg.AssetCheckResult(check_name="transactions_balance", passed=not broken,
+                              severity=dg.AssetCheckSeverity.ERROR, metadata={"unbalanced": dg.MetadataValue.md(
+                                  "\n".join(f"- {t}: debits {d}, credits {c}" for t, d, c in broken)) if broken
+                                  else "none"})
+    yield dg.AssetCheckResult(check_name="receivables_match_stripe", passed=not mismatched,
+                              severity=dg.AssetCheckSeverity.WARN, metadata={
+                                  "stripe": "compared" if stripe_known else NOT_CONFIGURED,
+                                  "details": dg.MetadataValue.md("\n".join(f"- {t}: ours {o}, Stripe {s}"
+                                                                           for t, o, s in mismatched)) or "none"})
+
+
+# --- reversals -------------------------------------------------------------------------------------
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class UsageReversalConfig(dg.Config):
+    usage_event_id: str = Field(description="The usage event to reverse (UUID).")
+    tenant_id: str = Field(description="The tenant the event must belong to (UUID).")
+    reason: str = Field(description="Why (kept in the audit trail).")
+    initiated_by_email: str = Field(description="Who asked for it.")
+
+
+class PaymentReversalConfig(dg.Config):
+    payment_id: str = Field(description="The payment to reverse (UUID, from marts.payments).")
+    tenant_id: str = Field(description="The tenant the payment must belong to (UUID).")
+    reason: str = Field(description="Why (kept in the audit trail).")
+    initiated_by_email: str = Field(description="Who asked for it.")
+
+
+def validate_reversal(fields: dict[str, str]) -> None:
+    """Raise naming every bad field: ids must be UUIDs, the reason non-empty, the email an email."""
+    problems = []
+    for name, value in fields.items():
+        if name.endswith("_id") and not UUID_RE.match(value.strip().lower()):
+            problems.append(f"{name}: {value!r} is not a UUID")
+        elif name == "reason" and len(value.strip()) < 3:
+            problems.append("reason: must say why (at least 3 characters)")
+        elif name == "initiated_by_email" and not EMAIL_RE.match(value.strip()):
+            problems.append(f"initiated_by_email: {value!r} is not an email address")
+    if problems:
+        raise dg.Failure("refused: " + "; ".join(problems), allow_retries=False)
+
+
+@dg.op(pool=DUCKDB_POOL)
+def record_usage_reversal(context: dg.OpExecutionContext, config: UsageReversalConfig, warehouse: WarehouseResource):
+    """Appends the reversal (who, when, why, original amounts). The next materialization of the
+    month excludes the event; if that month's invoice was issued, it gets a credit note."""
+    validate_reversal(config.model_dump())
+    with warehouse.connect() as conn, transaction(conn):
+        event = conn.execute(
+            "SELECT e.idempotency_key, e.deployment_id, d.tenant_id, e.metric, e.quantity, e.occurred_at "
+            "FROM staging.usage_events e LEFT JOIN staging.deployments d USING (deployment_id) WHERE e.event_id = ?",
+            [config.usage_event_id.lower()]).fetchone()
+        if event is None:
+            raise dg.Failure(f"usage_event_id: no usage event {config.usage_event_id} in the warehouse's snapshot",
+                             allow_retries=False)
+        key, deployment, owner, metric, quantity, occurred = event
+        if owner != config.tenant_id.lower():
+            raise dg.Failure(f"tenant_id: usage event {config.usage_event_id} does not belong to tenant "
+                             f"{config.tenant_id}", allow_retries=False)
+        if conn.execute("SELECT 1 FROM revenue.usage_event_reversals WHERE idempotency_key = ?", [key]).fetchone():
+            raise dg.Failure(f"usage_event_id: {config.usage_event_id} is already reversed", allow_retries=False)
+        reversal_id = str(uuid.uuid5(REVERSAL_NAMESPACE, f"usage/{key}"))
+        conn.execute("INSERT INTO revenue.usage_event_reversals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     [reversal_id, config.usage_event_id.lower(), key, owner, deployment, metric, quantity, occurred,
+                      config.reason.strip(), config.initiated_by_email.strip(), _now()])
+    context.log.info(f"reversed usage event {config.usage_event_id} ({quantity} {metric}, {occurred:%Y-%m}); "
+                     f"re-materialize month {occurred:%Y-%m} to apply it")
+    context.add_output_metadata({"reversal_id": reversal_id, "month_to_rerun": f"{occurred:%Y-%m}"})
+
+
+@dg.op(pool=DUCKDB_POOL)
+def record_payment_reversal(context: dg.OpExecutionContext, config: PaymentReversalConfig,
+                            warehouse: WarehouseResource):
+    """Marks the payment reversed (append-only) and re-opens the receivable: the invoice goes back to issued."""
+    validate_reversal(config.model_dump())
+    with warehouse.connect() as conn, transaction(conn):
+        payment = conn.execute("SELECT tenant_id, amount_minor, currency, invoice_id FROM revenue.payments "
+                               "WHERE payment_id = ?", [config.payment_id.lower()]).fetchone()
+        if payment is None:
+            raise dg.Failure(f"payment_id: no payment {config.payment_id}", allow_retries=False)
+        owner, amount, currency, invoice_id = payment
+        if owner != config.tenant_id.lower():
+            raise dg.Failure(f"tenant_id: payment {config.payment_id} does not belong to tenant {config.tenant_id}",
+                             allow_retries=False)
+        if conn.execute("SELECT 1 FROM revenue.payment_reversals WHERE payment_id = ?", [config.payment_id.lower()]
+                        ).fetchone():
+            raise dg.Failure(f"payment_id: {config.payment_id} is already reversed", allow_retries=False)
+        reversal_id = str(uuid.uuid5(REVERSAL_NAMESPACE, f"payment-reversal/{config.payment_id.lower()}"))
+        conn.execute("INSERT INTO revenue.payment_reversals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     [reversal_id, config.payment_id.lower(), owner, amount, currency, config.reason.strip(),
+                      config.initiated_by_email.strip(), _now()])
+        conn.execute("UPDATE revenue.tenant_invoices SET status = 'issued' WHERE invoice_id = ? AND status = 'paid'",
+                     [invoice_id])
+    context.add_output_metadata({"reversal_id": reversal_id, "reopened_invoice": invoice_id})
+
+
+@dg.job(description="Reverse one usage event (audit trail kept); the month's next run excludes it.",
+        tags={"kind": "revenue"})
+def reverse_usage_event():
+    record_usage_reversal()
+
+
+@dg.job(description="Reverse one payment (audit trail kept); its invoice's receivable re-opens.",
+        tags={"kind": "revenue"})
+def reverse_payment():
+    record_payment_reversal()
+
+
+stripe_sync = dg.define_asset_job("stripe_sync", selection=["stripe_invoices", "stripe_payments", "ledger_entries"],
+                                  description="Push issued documents to Stripe, pull payments, rebuild the journal.")
