@@ -38,3 +38,20 @@ def table_schema(conn, table: str) -> dg.TableSchema:
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position", [schema, name]).fetchall()
     return dg.TableSchema(columns=[dg.TableColumn(name=c, type=t) for c, t in rows])
+
+
+def md_table(rows: list[tuple], headers: tuple[str, ...], limit: int = 60) -> str:
+    """Findings as a markdown table for check metadata (at most `limit` rows, then a count)."""
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join("" if c is None else str(c) for c in row) + " |" for row in rows[:limit]]
+    if len(rows) > limit:
+        out.append(f"| … {len(rows) - limit} more |" + " |" * (len(headers) - 1))
+    return "\n".join(out)
+
+
+def md_bullets(rows: list[str], limit: int = 60) -> str:
+    """Findings as a markdown list (at most `limit`, then a count); "none" when empty."""
+    if not rows:
+        return "none"
+    more = [f"… {len(rows) - limit} more"] if len(rows) > limit else []
+    return "\n".join(f"- {r}" for r in [*rows[:limit], *more])

@@ -100,6 +100,16 @@ def exclusive_end(end: datetime) -> datetime:
     return end
 
 
+def aware(value: datetime | None) -> datetime | None:
+    """A warehouse/source timestamp (naive, UTC by convention) as an aware UTC datetime."""
+    return None if value is None else (value if value.tzinfo else value.replace(tzinfo=UTC))
+
+
+def naive(value: datetime | None) -> datetime | None:
+    """An aware datetime as the warehouse stores it: UTC without an offset."""
+    return None if value is None else value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
 def iso_z(value: datetime) -> str:
     return to_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 

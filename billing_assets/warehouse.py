@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from billing_assets.periods import naive
 from billing_assets.sql_files import SQL_ROOT, read_sql
 
 SCHEMA_FILES = sorted(p.relative_to(SQL_ROOT).as_posix() for p in (SQL_ROOT / "warehouse").glob("*.sql"))
@@ -23,9 +24,6 @@ SCHEMA_FILES = sorted(p.relative_to(SQL_ROOT).as_posix() for p in (SQL_ROOT / "w
 class WarehouseLockedError(RuntimeError):
     """Another process holds the DuckDB file."""
 
-
-def _naive_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=None) if value.tzinfo else value
 
 
 @contextmanager
@@ -73,7 +71,7 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
 
 
 def window_params(start: datetime, end: datetime) -> dict[str, datetime]:
-    return {"window_start": _naive_utc(start), "window_end": _naive_utc(end)}
+    return {"window_start": naive(start), "window_end": naive(end)}
 
 
 def run_sql(conn: duckdb.DuckDBPyConnection, relative: str, params: dict | None = None) -> None:

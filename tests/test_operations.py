@@ -123,3 +123,14 @@ def test_24_month_backfill_through_the_daemon_and_multiprocess_executor(operator
         months = conn.execute("SELECT count(*) FROM ingest.do_invoices").fetchone()[0]
         closed = conn.execute("SELECT count(*) FROM marts.monthly_pnl").fetchone()[0]
     assert months == 24 and closed >= 10
+
+
+def test_every_materialization_reports_row_count_and_column_schema(env):
+    result = env.month_close("2026-04-01", "2026-04-01")
+    missing = []
+    for event in result.get_asset_materialization_events():
+        meta = event.materialization.metadata
+        for key in ("dagster/row_count", "dagster/column_schema"):
+            if key not in meta:
+                missing.append(f"{event.asset_key.to_user_string()} lacks {key}")
+    assert not missing, missing

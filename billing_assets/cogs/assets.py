@@ -8,10 +8,10 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
-from billing_assets.assets_common import MONTHLY, month_window, table_schema, window_label
+from billing_assets.assets_common import MONTHLY, md_bullets, month_window, table_schema, window_label
 from billing_assets.cogs.matching import Line, Resource, allocate, match_lines
 from billing_assets.exports import write_exports
-from billing_assets.periods import Period, months_in
+from billing_assets.periods import Period, aware, months_in
 from billing_assets.resources import WarehouseResource
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import insert_rows, markdown_preview, transaction
@@ -20,12 +20,6 @@ COMMON = {"group_name": "cogs", "owners": ["team:finops"]}
 SHARED_REASONS = ("account_level", "provider_tax")  # what an allocation may spread; unknown spend never
 
 
-def _utc(value):
-    return value.replace(tzinfo=UTC) if value is not None else None
-
-
-def _bullets(rows: list[str], limit: int = 60) -> str:
-    return "\n".join(f"- {r}" for r in rows[:limit]) + (f"\n- … {len(rows) - limit} more" if len(rows) > limit else "")
 
 
 class MatchingConfig(dg.Config):
@@ -47,7 +41,7 @@ def cost_line_matches(context: dg.AssetExecutionContext, config: MatchingConfig,
     resource, deployment and tenant, or the reason it is unallocated."""
     start, end = month_window(context)
     with warehouse.connect() as conn:
-        resources = [Resource(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _utc(r[7]), _utc(r[8])) for r in conn.execute(
+        resources = [Resource(r[0], r[1], r[2], r[3], r[4], r[5], r[6], aware(r[7]), aware(r[8])) for r in conn.execute(
             "SELECT r.resource_id, r.deployment_id, d.tenant_id, r.kind, r.name, r.provider_resource_id, "
             "r.provider_uuid, r.created_at, r.deleted_at FROM staging.cloud_resources r "
             "JOIN staging.deployments d USING (deployment_id) ORDER BY r.resource_id").fetchall()]
@@ -59,7 +53,7 @@ def cost_line_matches(context: dg.AssetExecutionContext, config: MatchingConfig,
             "amount_minor, is_tax, resource_id, resource_uuid FROM ingest.do_cost_lines "
             "WHERE period_start >= ? AND period_start < ? ORDER BY period_start, invoice_uuid, line_number",
             [start, end]).fetchall()
-        lines = [Line(r[1], r[2], r[3], r[4], r[5], _utc(r[6]), _utc(r[7]), r[8], r[9], r[10], r[11]) for r in rows]
+        lines = [Line(r[1], r[2], r[3], r[4], r[5], aware(r[6]), aware(r[7]), r[8], r[9], r[10], r[11]) for r in rows]
         matches = match_lines(lines, resources, node_clusters)
         with transaction(conn):
             conn.execute("DELETE FROM cogs.cost_line_matches WHERE period_start >= ? AND period_start < ?", [start, end])
@@ -82,16 +76,16 @@ def cost_line_matches(context: dg.AssetExecutionContext, config: MatchingConfig,
     yield dg.MaterializeResult(metadata={
         "dagster/row_count": len(matches), "window": window_label(start, end),
         "match_methods": dg.MetadataValue.json(methods), "match_rate": round(rate, 4),
-        "unmatched_lines": dg.MetadataValue.md(_bullets(listed) or "none"), "dagster/column_schema": schema})
+        "unmatched_lines": dg.MetadataValue.md(md_bullets(listed)), "dagster/column_schema": schema})
     yield dg.AssetCheckResult(
         check_name="match_rate", passed=rate >= config.match_rate_warn_below, severity=dg.AssetCheckSeverity.WARN,
         metadata={"match_rate": round(rate, 4), "threshold": config.match_rate_warn_below,
-                  "unmatched": dg.MetadataValue.md(_bullets(listed) or "none")})
+                  "unmatched": dg.MetadataValue.md(md_bullets(listed))})
     unknown = [u for u in listed if u.endswith("(unknown_resource)")]
     yield dg.AssetCheckResult(
         check_name="unknown_provider_resources", passed=not unknown, severity=dg.AssetCheckSeverity.WARN,
         metadata={"resources": len(unknown), "spend_owned_by_no_deployment": dg.MetadataValue.md(
-            _bullets(unknown) or "none"),
+            md_bullets(unknown)),
             "unknown_cost_minor": sum(a for _, _, a, why in unmatched if why == "unknown_resource")})
 
 
@@ -155,7 +149,7 @@ def deployment_costs(context: dg.AssetExecutionContext, config: AllocationConfig
     yield dg.AssetCheckResult(
         check_name="totals_tie_out", passed=not findings, severity=dg.AssetCheckSeverity.ERROR,
         metadata={"findings": len(findings),
-                  "details": dg.MetadataValue.md(_bullets([f"{f[1]} {f[0]}: {f[2]}" for f in findings]) or "none")})
+                  "details": dg.MetadataValue.md(md_bullets([f"{f[1]} {f[0]}: {f[2]}" for f in findings]))})
 
 
 @dg.asset(**COMMON, **MONTHLY, kinds={"duckdb", "parquet"}, deps=[cost_line_matches],
@@ -181,10 +175,11 @@ def focus_cost_rows(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         mismatches = conn.execute(read_sql("cogs/check_focus.sql"), params).fetchall()
         count = conn.execute('SELECT count(*) FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" >= ? AND '
                              '"BillingPeriodStart" < ?', [start, end]).fetchone()[0]
+        schema = table_schema(conn, "cogs.focus_cost_rows")
     yield dg.MaterializeResult(metadata={
         "dagster/row_count": count, "window": window_label(start, end), "focus_version": "1.2 (+1.3 provider columns)",
-        "parquet_files": dg.MetadataValue.json([str(f) for f in files])})
+        "parquet_files": dg.MetadataValue.json([str(f) for f in files]), "dagster/column_schema": schema})
     yield dg.AssetCheckResult(
         check_name="billed_cost_equals_invoice", passed=not mismatches, severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"details": dg.MetadataValue.md(_bullets([f"InvoiceId {i}: BilledCost {b} vs invoice {a}"
-                                                            for i, b, a in mismatches]) or "none")})
+        metadata={"details": dg.MetadataValue.md(md_bullets([f"InvoiceId {i}: BilledCost {b} vs invoice {a}"
+                                                             for i, b, a in mismatches]))})

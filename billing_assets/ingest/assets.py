@@ -6,11 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from billing_assets.assets_common import DUCKDB_POOL, MONTHLY, month_window, table_schema, window_label
+from billing_assets.assets_common import (
+    DUCKDB_POOL,
+    MONTHLY,
+    md_bullets,
+    month_window,
+    table_schema,
+    window_label,
+)
 from billing_assets.ingest import parse
 from billing_assets.ingest.client import DigitalOceanError
 from billing_assets.ingest.documents import RawDocument
-from billing_assets.periods import Period, months_in
+from billing_assets.periods import Period, months_in, naive
 from billing_assets.resources import DigitalOceanResource, WarehouseResource
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import insert_rows, markdown_preview, transaction
@@ -33,9 +40,6 @@ def permanent_errors_fail_fast():
         raise
 
 
-def _naive(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None)
-
 
 def store_raw(conn, docs: list[RawDocument], period: str | None = None) -> None:
     """Keep every document verbatim; identical bytes are stored once (first fetch wins)."""
@@ -43,7 +47,7 @@ def store_raw(conn, docs: list[RawDocument], period: str | None = None) -> None:
         conn.execute(
             "INSERT OR IGNORE INTO ingest.raw_documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [doc.kind, doc.key, doc.page, doc.sha256, period, doc.source, doc.uri, doc.content_type,
-             len(doc.content), _naive(doc.fetched_at), doc.content])
+             len(doc.content), naive(doc.fetched_at), doc.content])
 
 
 def raw_pages(conn, kind: str, key: str, sha_list: str | None) -> list[tuple[bytes, str]]:
@@ -85,12 +89,13 @@ def do_balance_snapshots(context: dg.AssetExecutionContext, digitalocean: Digita
         with transaction(conn):
             store_raw(conn, [doc])
             conn.execute("INSERT INTO ingest.do_balance_snapshots VALUES (?, ?, ?, ?, ?, 'USD', ?)",
-                         [_naive(doc.fetched_at), _naive(balance["generated_at"]),
+                         [naive(doc.fetched_at), naive(balance["generated_at"]),
                           balance["month_to_date_balance_minor"], balance["account_balance_minor"],
                           balance["month_to_date_usage_minor"], doc.sha256])
         rows = conn.execute("SELECT count(*) FROM ingest.do_balance_snapshots").fetchone()[0]
+        schema = table_schema(conn, "ingest.do_balance_snapshots")
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": rows, "source": digitalocean.mode,
+        "dagster/row_count": rows, "source": digitalocean.mode, "dagster/column_schema": schema,
         "month_to_date_usage_minor": balance["month_to_date_usage_minor"],
         "month_to_date_balance_minor": balance["month_to_date_balance_minor"]})
 
@@ -108,7 +113,7 @@ def do_billing_history(context: dg.AssetExecutionContext, digitalocean: DigitalO
     """The full billing history (all ten entry types), upserted on a natural key (daily schedule)."""
     docs = digitalocean.document_source().billing_history()
     entries = parse.parse_billing_history([(d.content, d.uri) for d in docs])
-    now = _naive(datetime.now(UTC))
+    now = naive(datetime.now(UTC))
     with warehouse.connect() as conn:
         with transaction(conn):
             store_raw(conn, docs)
@@ -116,7 +121,7 @@ def do_billing_history(context: dg.AssetExecutionContext, digitalocean: DigitalO
             for e in entries:
                 conn.execute("INSERT OR IGNORE INTO ingest.do_billing_history VALUES (?, ?, ?, ?, 'USD', ?, ?, ?, ?)",
                              [_entry_key(e), e["entry_type"], e["description"], e["amount_minor"], e["invoice_id"],
-                              e["invoice_uuid"], _naive(e["occurred_at"]), now])
+                              e["invoice_uuid"], naive(e["occurred_at"]), now])
         rows = conn.execute("SELECT count(*) FROM ingest.do_billing_history").fetchone()[0]
         types = dict(conn.execute("SELECT entry_type, count(*) FROM ingest.do_billing_history GROUP BY 1 "
                                   "ORDER BY 1").fetchall())
@@ -136,13 +141,13 @@ def do_resources(context: dg.AssetExecutionContext, digitalocean: DigitalOceanRe
     and their node droplets, apps) with first_seen/last_seen, so deleted resources stay matchable."""
     docs = digitalocean.document_source().resources()
     rows = parse.parse_resources([(d.content, d.uri, d.key) for d in docs])
-    now = _naive(datetime.now(UTC))
+    now = naive(datetime.now(UTC))
     with warehouse.connect() as conn:
         with transaction(conn):
             store_raw(conn, docs)
             for r in rows:
                 key = f"{r['kind']}:{r['provider_resource_id'] or r['provider_uuid']}"
-                created = _naive(r["created_at"]) if r["created_at"] else None
+                created = naive(r["created_at"]) if r["created_at"] else None
                 conn.execute(
                     "INSERT INTO ingest.do_resources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (resource_key) DO UPDATE SET name = excluded.name, size_slug = excluded.size_slug, "
@@ -218,6 +223,7 @@ def do_invoices(context: dg.AssetExecutionContext, digitalocean: DigitalOceanRes
                                             "amount_minor, summary_amount_minor, item_count FROM ingest.do_invoices "
                                             "WHERE period_start >= $s AND period_start < $e ORDER BY 1",
                                       {"s": start, "e": end}, limit=36)
+        schema = table_schema(conn, "ingest.do_invoices")
     waiting = sorted(p for p, s in statuses.items() if s == "not_issued_yet")
     if waiting:
         context.log.warning(f"DigitalOcean has not issued the invoice for {', '.join(waiting)} yet; "
@@ -225,6 +231,7 @@ def do_invoices(context: dg.AssetExecutionContext, digitalocean: DigitalOceanRes
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(statuses), "window": window_label(start, end), "source": source.name,
         "statuses": dg.MetadataValue.json(statuses), "not_issued_yet": ", ".join(waiting) or "none",
+        "dagster/column_schema": schema,
         "preview": dg.MetadataValue.md(preview_md)})
 
 
@@ -296,8 +303,8 @@ def do_cost_lines(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                     "INSERT INTO ingest.do_cost_lines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'USD', ?, ?, ?, ?, ?, "
                     "?, ?)",
                     [[month.start.replace(tzinfo=None), line.invoice_uuid, f["invoice_id"], line.line_number,
-                      line.product, line.group_description, line.description, line.hours, _naive(line.start_at),
-                      _naive(line.end_at), line.amount_minor, line.project_name, line.category, line.is_tax,
+                      line.product, line.group_description, line.description, line.hours, naive(line.start_at),
+                      naive(line.end_at), line.amount_minor, line.project_name, line.category, line.is_tax,
                       line.resource_id, line.resource_uuid, line.source, f["raw_sha256"]] for line in lines])
                 total_lines += len(lines)
         preview = markdown_preview(conn, read_sql("ingest/cost_lines_preview.sql"), {"s": start, "e": end}, limit=40)
@@ -307,6 +314,4 @@ def do_cost_lines(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         "dagster/column_schema": schema})
     for name, found in problems.items():
         yield dg.AssetCheckResult(check_name=name, passed=not found, severity=dg.AssetCheckSeverity.ERROR,
-                                  metadata={"findings": len(found),
-                                            "details": dg.MetadataValue.md("\n".join(f"- {p}" for p in found[:50]))
-                                            if found else "none"})
+                                  metadata={"findings": len(found), "details": dg.MetadataValue.md(md_bullets(found))})

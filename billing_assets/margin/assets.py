@@ -147,13 +147,13 @@ def invoice_drift(conn, month: Period) -> list[tuple[str, int]]:
 
 
 @dg.asset(**COMMON, **MONTHLY, kinds={"duckdb", "sql"},
-          deps=["metered_usage", "tenant_invoices", "deployment_costs", "deployment_margin"],
+          deps=["metered_usage", "tenant_invoices", "deployment_costs", "deployment_margin", "stripe_payments"],
           check_specs=[dg.AssetCheckSpec("no_drift", asset="reconciliation_report",
                                          description="Every reconciliation step of the month has zero drift.")])
 def reconciliation_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Per month, each hop from source to mart with its drift (zero, or listed with the ids to investigate):
     usage events -> metered usage; metered usage -> invoiced; DigitalOcean invoice -> cost lines ->
-    deployment costs + unallocated; issued invoices -> mart revenue."""
+    deployment costs + unallocated; issued invoices -> mart revenue; issued invoices -> collected."""
     start, end = month_window(context)
     params = {"window_start": start, "window_end": end}
     with warehouse.connect() as conn:
@@ -173,8 +173,10 @@ def reconciliation_report(context: dg.AssetExecutionContext, warehouse: Warehous
                                          "drift_minor, details FROM margin.reconciliation_report WHERE period_start "
                                          ">= $window_start AND period_start < $window_end ORDER BY 1, 2",
                                    params, limit=60)
+        schema = table_schema(conn, "margin.reconciliation_report")
     drifting = [r for r in rows if r[4]]
     yield dg.MaterializeResult(metadata={"dagster/row_count": len(rows), "window": window_label(start, end),
+                                         "dagster/column_schema": schema,
                                          "steps_with_drift": len(drifting), "report": dg.MetadataValue.md(preview)})
     yield dg.AssetCheckResult(check_name="no_drift", passed=not drifting, severity=dg.AssetCheckSeverity.WARN,
                               metadata={"drifting_steps": dg.MetadataValue.md("\n".join(

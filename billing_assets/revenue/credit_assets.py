@@ -5,18 +5,14 @@ from datetime import UTC
 import dagster as dg
 
 from billing_assets.assets_common import MONTHLY, month_window, table_schema, window_label
-from billing_assets.periods import Period, months_in
+from billing_assets.periods import Period, aware, months_in
 from billing_assets.resources import WarehouseResource
 from billing_assets.revenue.credits import CreditLine, Grant, build_ledger
 from billing_assets.warehouse import insert_rows, markdown_preview, transaction
 
 
-def _utc(value):
-    return value.replace(tzinfo=UTC) if value is not None else None
-
-
 def ledger_inputs(conn, end):
-    grants = [Grant(g, t, k, a, _utc(f), _utc(x)) for g, t, k, a, f, x in conn.execute(
+    grants = [Grant(g, t, k, a, aware(f), aware(x)) for g, t, k, a, f, x in conn.execute(
         "SELECT credit_grant_id, tenant_id, kind, amount_minor, effective_from, expires_at FROM staging.credit_grants "
         "ORDER BY credit_grant_id").fetchall()]
     free = {(p, g): (t, a) for p, g, t, a in conn.execute(

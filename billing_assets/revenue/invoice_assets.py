@@ -5,7 +5,14 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
-from billing_assets.assets_common import DUCKDB_POOL, MONTHLY, month_window, table_schema, window_label
+from billing_assets.assets_common import (
+    DUCKDB_POOL,
+    MONTHLY,
+    md_table,
+    month_window,
+    table_schema,
+    window_label,
+)
 from billing_assets.money import format_money
 from billing_assets.periods import Period, PeriodError, months_in, parse_month
 from billing_assets.resources import WarehouseResource
@@ -99,13 +106,6 @@ def invoice_findings(conn, start, end) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
-def _table(rows: list[tuple], headers: tuple[str, ...]) -> str:
-    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows[:60]]
-    if len(rows) > 60:
-        out.append(f"| … {len(rows) - 60} more |" + " |" * (len(headers) - 1))
-    return "\n".join(out)
-
 
 @dg.multi_asset(
     specs=[
@@ -148,7 +148,7 @@ def tenant_invoices(context: dg.AssetExecutionContext, config: InvoiceRunConfig,
     yield dg.MaterializeResult(asset_key="tenant_invoices", metadata={
         "dagster/row_count": totals[0], "drafts": totals[1], "corrections": totals[2],
         "window": window_label(start, end), "outcomes": dg.MetadataValue.json(summary),
-        "tenants": dg.MetadataValue.md(_table(outcomes, ("period", "tenant", "outcome"))),
+        "tenants": dg.MetadataValue.md(md_table(outcomes, ("period", "tenant", "outcome"))),
         "preview": dg.MetadataValue.md(preview), "dagster/column_schema": invoice_schema,
     })
     yield dg.MaterializeResult(asset_key="tenant_invoice_lines", metadata={
@@ -158,7 +158,7 @@ def tenant_invoices(context: dg.AssetExecutionContext, config: InvoiceRunConfig,
         yield dg.AssetCheckResult(
             asset_key="tenant_invoices", check_name=name, passed=not rows, severity=severity,
             metadata={"findings": len(rows),
-                      "details": dg.MetadataValue.md(_table(rows, ("document", "detail"))) if rows else "none"})
+                      "details": dg.MetadataValue.md(md_table(rows, ("document", "detail"))) if rows else "none"})
 
 
 # --- issue_invoices ----------------------------------------------------------------------------
@@ -226,7 +226,7 @@ def preview_tenant_invoice(context: dg.OpExecutionContext, config: PreviewConfig
         except ValueError as exc:
             raise dg.Failure(str(exc)) from None
     context.add_output_metadata({
-        "lines": dg.MetadataValue.md(_table(rows, ("kind", "description", "quantity", "amount"))),
+        "lines": dg.MetadataValue.md(md_table(rows, ("kind", "description", "quantity", "amount"))),
         "subtotal_minor": q.subtotal, "tax_minor": q.tax, "total_minor": q.total, "currency": q.currency,
     })
 

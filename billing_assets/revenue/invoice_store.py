@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
-from billing_assets.periods import Period
+from billing_assets.periods import Period, aware
 from billing_assets.revenue.invoicing import Document, ExistingDocument, Tenant
 from billing_assets.revenue.rating import RatedLine
 from billing_assets.warehouse import insert_rows
@@ -15,9 +15,6 @@ LINE_COLUMNS = ("invoice_id", "line_number", "line_id", "kind", "description", "
                 "unit_amount_minor", "amount_minor", "tax_rate", "service_start", "service_end")
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None else None
-
 
 def _line(row: tuple) -> RatedLine:
     r = dict(zip(LINE_COLUMNS, row, strict=True))
@@ -26,7 +23,7 @@ def _line(row: tuple) -> RatedLine:
         unit_amount=Decimal(r["unit_amount_minor"]).normalize() if r["unit_amount_minor"] is not None else None,
         amount=int(r["amount_minor"]), deployment_id=r["deployment_id"], subscription_id=r["subscription_id"],
         metric=r["metric"], plan_version_id=r["plan_version_id"], add_on_code=r["add_on_code"],
-        service_start=_aware(r["service_start"]), service_end=_aware(r["service_end"]),
+        service_start=aware(r["service_start"]), service_end=aware(r["service_end"]),
         tax_rate=Decimal(r["tax_rate"]).normalize() if r["tax_rate"] is not None else None,
         credit_grant_id=r["credit_grant_id"])
 
@@ -77,7 +74,7 @@ def stored_document(conn, invoice_id: str) -> Document:
     (inv, number, tenant_id, start, end, doc_type, seq, corrects, currency, rate, label, slug, name, juris,
      segment, internal) = row
     tenant = Tenant(tenant_id, slug, name, currency, juris, segment, internal)
-    return Document(inv, number, tenant, Period(_aware(start), _aware(end)), doc_type, seq, corrects, currency,
+    return Document(inv, number, tenant, Period(aware(start), aware(end)), doc_type, seq, corrects, currency,
                     Decimal(rate).normalize(), label, list(lines_of(conn, inv)))
 
 

@@ -12,11 +12,10 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from billing_assets.money import canonical
-from billing_assets.periods import Period
+from billing_assets.periods import Period, aware
 from billing_assets.revenue.rating import (
     AddOn,
     AvailableCredit,
@@ -57,9 +56,6 @@ class TenantInputs:
     credits: list[AvailableCredit] = field(default_factory=list)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value.replace(tzinfo=UTC)
-
 
 def load_catalogue(conn) -> dict[str, PlanVersion]:
     tiers: dict[tuple[str, str], list[Tier]] = {}
@@ -98,7 +94,7 @@ def load_credits(conn, period: Period) -> dict[str, list[AvailableCredit]]:
         available = amount if kind == "free_monthly" else amount - int(consumed)
         if available > 0:
             out.setdefault(tenant_id, []).append(AvailableCredit(
-                grant_id, kind, f"{reason} ({kind.replace('_', ' ')})", currency, available, _utc(expires),
+                grant_id, kind, f"{reason} ({kind.replace('_', ' ')})", currency, available, aware(expires),
                 deployment_id))
     return out
 
@@ -116,12 +112,12 @@ def load_tenant_inputs(conn, period: Period) -> dict[str, TenantInputs]:
             "ORDER BY subscription_id, effective_from").fetchall():
         if version_id not in catalogue:
             raise InvoicingError(f"subscription {sub_id}: plan version {version_id} is not in the catalogue")
-        phases.setdefault(sub_id, []).append(Phase(catalogue[version_id], _utc(eff_from), _utc(eff_to)))
+        phases.setdefault(sub_id, []).append(Phase(catalogue[version_id], aware(eff_from), aware(eff_to)))
     add_ons: dict[str, list[AddOn]] = {}
     for sub_id, code, name, price, qty, attached, detached in conn.execute(
             "SELECT sa.subscription_id, a.code, a.name, sa.unit_price_minor, sa.quantity, sa.attached_at, "
             "sa.detached_at FROM staging.subscription_add_ons sa JOIN staging.add_ons a USING (add_on_id)").fetchall():
-        add_ons.setdefault(sub_id, []).append(AddOn(code, name, price, qty, _utc(attached), _utc(detached)))
+        add_ons.setdefault(sub_id, []).append(AddOn(code, name, price, qty, aware(attached), aware(detached)))
     for tenant_id, credits in load_credits(conn, period).items():
         if tenant_id in tenants:
             tenants[tenant_id].credits = credits
@@ -138,8 +134,8 @@ def load_tenant_inputs(conn, period: Period) -> dict[str, TenantInputs]:
         sub_id, deployment_id, slug, tenant_id, started, trial_end, canceled = row
         if tenant_id not in tenants:
             raise InvoicingError(f"subscription {sub_id}: deployment {slug} belongs to unknown tenant {tenant_id}")
-        sub = Subscription(sub_id, deployment_id, slug, _utc(started), tuple(phases.get(sub_id, ())),
-                           tuple(add_ons.get(sub_id, ())), _utc(trial_end), _utc(canceled))
+        sub = Subscription(sub_id, deployment_id, slug, aware(started), tuple(phases.get(sub_id, ())),
+                           tuple(add_ons.get(sub_id, ())), aware(trial_end), aware(canceled))
         tenants[tenant_id].subscriptions.append((sub, usage.get(deployment_id, {})))
     return tenants
 

@@ -4,7 +4,7 @@
 import dagster as dg
 from pydantic import Field
 
-from billing_assets.assets_common import MONTHLY, month_window, table_schema, window_label
+from billing_assets.assets_common import MONTHLY, md_table, month_window, table_schema, window_label
 from billing_assets.resources import WarehouseResource
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import markdown_preview, run_sql, transaction
@@ -36,13 +36,6 @@ def check_findings(conn, start, end) -> dict[str, list[tuple]]:
         found.setdefault(row[0], []).append(row[1:])
     return found
 
-
-def _findings_md(rows: list[tuple]) -> str:
-    lines = ["| period | deployment | metric | detail |", "|---|---|---|---|"]
-    lines += [f"| {p:%Y-%m} | {d} | {m or ''} | {detail} |" for p, d, m, detail in rows[:50]]
-    if len(rows) > 50:
-        lines.append(f"| … | {len(rows) - 50} more | | |")
-    return "\n".join(lines)
 
 
 @dg.asset(
@@ -86,7 +79,9 @@ def metered_usage(context: dg.AssetExecutionContext, config: MeteringConfig, war
         rows = findings.get(finding, [])
         checks.append(dg.AssetCheckResult(
             check_name=name, passed=not rows, severity=severity,
-            metadata={"findings": len(rows), "details": dg.MetadataValue.md(_findings_md(rows)) if rows else "none"}))
+            metadata={"findings": len(rows), "details": dg.MetadataValue.md(md_table(
+                [(f"{p:%Y-%m}", d, m, detail) for p, d, m, detail in rows], ("period", "deployment", "metric", "detail")))
+                if rows else "none"}))
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": stats[0],

@@ -21,6 +21,12 @@ STRIPE_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONE
 REVERSAL_NAMESPACE = uuid.UUID("c4a9e2f1-7b3d-4c58-a6e0-1f2d3b4c5e6a")
 
 
+def _table_metadata(warehouse: WarehouseResource, table: str) -> dict:
+    with warehouse.connect() as conn:
+        return {"dagster/row_count": conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0],  # noqa: S608
+                "dagster/column_schema": table_schema(conn, table)}
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -32,7 +38,8 @@ def stripe_invoices(context: dg.AssetExecutionContext, stripe: StripeResource, w
     finalized), its Stripe ids recorded; credit notes become Stripe credit notes."""
     if not stripe.configured:
         context.log.info(NOT_CONFIGURED)
-        return dg.MaterializeResult(metadata={"stripe": NOT_CONFIGURED, "pushed": 0})
+        return dg.MaterializeResult(metadata={"stripe": NOT_CONFIGURED, "pushed": 0,
+                                              **_table_metadata(warehouse, "revenue.stripe_documents")})
     with warehouse.connect() as conn:
         pending = [r for r in conn.execute(
             "SELECT i.invoice_id, i.document_type, i.corrects_invoice_id, t.billing_email FROM revenue.tenant_invoices i "
@@ -51,11 +58,8 @@ def stripe_invoices(context: dg.AssetExecutionContext, stripe: StripeResource, w
             conn.execute("INSERT INTO revenue.stripe_documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          [doc.invoice_id, doc.tenant.tenant_id, result.stripe_customer_id, result.stripe_object_id,
                           result.object_type, doc.total, doc.currency, _now()])
-    with warehouse.connect() as conn:
-        total = conn.execute("SELECT count(*) FROM revenue.stripe_documents").fetchone()[0]
-        schema = table_schema(conn, "revenue.stripe_documents")
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": total, "pushed": len(pushed), "dagster/column_schema": schema,
+        "pushed": len(pushed), **_table_metadata(warehouse, "revenue.stripe_documents"),
         "pushed_documents": dg.MetadataValue.md("\n".join(f"- {d.invoice_number} → {p.stripe_object_id}"
                                                           for d, p in pushed) or "none")})
 
@@ -70,7 +74,8 @@ def stripe_payments(context: dg.AssetExecutionContext, stripe: StripeResource, w
     recorded once when an invoice is first seen paid, and the invoice's status follows."""
     if not stripe.configured:
         context.log.info(NOT_CONFIGURED)
-        yield dg.MaterializeResult(metadata={"stripe": NOT_CONFIGURED})
+        yield dg.MaterializeResult(metadata={"stripe": NOT_CONFIGURED,
+                                             **_table_metadata(warehouse, "revenue.stripe_invoice_status")})
         yield dg.AssetCheckResult(check_name="no_payment_drift", passed=True, metadata={"stripe": NOT_CONFIGURED})
         return
     with warehouse.connect() as conn:
@@ -100,8 +105,8 @@ def stripe_payments(context: dg.AssetExecutionContext, stripe: StripeResource, w
         drift = conn.execute(read_sql("revenue/check_payment_drift.sql")).fetchall()
         statuses = dict(conn.execute("SELECT status, count(*) FROM revenue.stripe_invoice_status GROUP BY 1").fetchall())
         payments = conn.execute("SELECT count(*) FROM revenue.payments").fetchone()[0]
-    yield dg.MaterializeResult(metadata={"dagster/row_count": len(fetched), "payments": payments,
-                                         "stripe_statuses": dg.MetadataValue.json(statuses)})
+    yield dg.MaterializeResult(metadata={"payments": payments, "stripe_statuses": dg.MetadataValue.json(statuses),
+                                         **_table_metadata(warehouse, "revenue.stripe_invoice_status")})
     yield dg.AssetCheckResult(check_name="no_payment_drift", passed=not drift, severity=dg.AssetCheckSeverity.ERROR,
                               metadata={"findings": len(drift), "details": dg.MetadataValue.md(
                                   "\n".join(f"- {k}: {s} ({a})" for k, s, a in drift)) if drift else "none"})
@@ -141,7 +146,8 @@ def ledger_entries(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         mismatched = conn.execute(read_sql("revenue/check_receivables.sql")).fetchall() if stripe_known else []
         preview = markdown_preview(conn, "SELECT * FROM marts.receivables ORDER BY 1, 2", limit=20)
     broken = unbalanced(postings)
-    yield dg.MaterializeResult(metadata={"dagster/row_count": len(postings), "receivables": dg.MetadataValue.md(preview)})
+    yield dg.MaterializeResult(metadata={"receivables": dg.MetadataValue.md(preview),
+                                         **_table_metadata(warehouse, "revenue.ledger_entries")})
     yield dg.AssetCheckResult(check_name="transactions_balance", passed=not broken,
                               severity=dg.AssetCheckSeverity.ERROR, metadata={"unbalanced": dg.MetadataValue.md(
                                   "\n".join(f"- {t}: debits {d}, credits {c}" for t, d, c in broken)) if broken

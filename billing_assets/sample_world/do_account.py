@@ -16,7 +16,7 @@ import math
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from billing_assets.periods import Period, iso_z
+from billing_assets.periods import Period, aware, iso_z
 from billing_assets.sample_world.world import REUSED_NAME, World, stable_id
 
 CENT = Decimal("0.01")
@@ -39,10 +39,6 @@ SPACES = ("Spaces Subscription", "Spaces ($5/mo 250GB storage & 1TB bandwidth)",
 CSV_HEADER = ["product", "group_description", "description", "hours", "start", "end", "USD",
               "project_name", "category"]
 
-
-def _aware(value):
-    from datetime import UTC
-    return None if value is None else (value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
 def _money(value: Decimal) -> str:
@@ -88,7 +84,7 @@ def invoice_lines(world: World, period: Period) -> list[dict]:
         lines.append(item)
 
     for r in world.tables["cloud_resources"]:
-        window = period.clip(_aware(r["created_at"]), _aware(r["deleted_at"]))
+        window = period.clip(aware(r["created_at"]), aware(r["deleted_at"]))
         if window is None or r["kind"] == "kubernetes_cluster":
             continue
         project = deployments[r["deployment_id"]]
@@ -236,7 +232,7 @@ def inventory(world: World) -> dict[str, dict]:
     """Resource lists as of the export: deleted resources are absent, as in the live API."""
     as_of = world.params.as_of
     alive = [r for r in world.tables["cloud_resources"]
-             if _aware(r["created_at"]) <= as_of and (r["deleted_at"] is None or _aware(r["deleted_at"]) > as_of)]
+             if aware(r["created_at"]) <= as_of and (r["deleted_at"] is None or aware(r["deleted_at"]) > as_of)]
     tenants = {t["tenant_id"]: t["slug"] for t in world.tables["tenants"]}
     deployments = {d["deployment_id"]: tenants[d["tenant_id"]] for d in world.tables["deployments"]}
 
@@ -244,11 +240,11 @@ def inventory(world: World) -> dict[str, dict]:
         monthly, hourly, _ = PRICES[size]
         return {"id": int(id_), "name": name, "size_slug": size, "status": "active",
                 "size": {"slug": size, "price_monthly": float(monthly), "price_hourly": float(hourly)},
-                "region": {"slug": region}, "created_at": iso_z(_aware(created)), "tags": tags}
+                "region": {"slug": region}, "created_at": iso_z(aware(created)), "tags": tags}
 
     droplets, gpus, volumes, dbs, lbs, clusters = [], [], [], [], [], []
     for r in alive:
-        created = _aware(r["created_at"])
+        created = aware(r["created_at"])
         tags = [f"tenant:{deployments[r['deployment_id']]}"]
         if r["kind"] == "droplet":
             target = gpus if r["size_slug"].startswith("gpu") else droplets

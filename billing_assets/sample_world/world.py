@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from billing_assets.periods import Period, month_period
+from billing_assets.periods import Period, month_period, naive
 
 NAMESPACE = uuid.UUID("6f1c2a8e-3b7d-4f0e-9a51-2c4d8e7b9f10")
 
@@ -199,10 +199,6 @@ _TRAFFIC = {  # (api request size upper bound, build minutes upper bound)
 _DB_SIZE, _LB_SIZE, _K8S_NODE_SIZE, _GPU_SIZE = "db-s-1vcpu-1gb", "lb-small", "s-2vcpu-4gb", "gpu-h100x1-80gb"
 
 
-def _naive(value: datetime | None) -> datetime | None:
-    """Rows carry naive UTC timestamps: the source contract stores UTC without an offset."""
-    return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
-
 
 def build_world(params: WorldParams | None = None) -> World:
     params = params or WorldParams()
@@ -225,7 +221,7 @@ def build_world(params: WorldParams | None = None) -> World:
                 "plan_version_id": version_id, "plan_id": plan_id, "version": version, "currency": currency,
                 "base_fee_minor": base, "minimum_commitment_minor": minimum,
                 "monthly_free_credit_minor": 500 if (code, version) == ("studio-jp", 2) else 0,
-                "effective_from": _naive(eff_from), "effective_to": _naive(eff_to),
+                "effective_from": naive(eff_from), "effective_to": naive(eff_to),
             })
             charges, tiers = _charges(family, droplet_unit, version_id)
             t["plan_version_charges"].extend(charges)
@@ -243,7 +239,7 @@ def build_world(params: WorldParams | None = None) -> World:
         t["tenants"].append({
             "tenant_id": tenant_id, "slug": slug, "name": name, "currency": currency,
             "tax_jurisdiction": jurisdiction, "segment": segment, "is_internal": internal,
-            "billing_email": f"billing@{slug}.example", "created_at": _naive(EPOCH + timedelta(days=t_index)),
+            "billing_email": f"billing@{slug}.example", "created_at": naive(EPOCH + timedelta(days=t_index)),
         })
         for d_slug, plan, add_ons, droplets, extras, traffic in deployments:
             deployment_id = stable_id("deployment", d_slug)
@@ -256,7 +252,7 @@ def build_world(params: WorldParams | None = None) -> World:
             t["deployments"].append({
                 "deployment_id": deployment_id, "tenant_id": tenant_id, "slug": d_slug,
                 "state": "deleted" if deleted else "active",
-                "created_at": _naive(created), "deleted_at": _naive(deleted),
+                "created_at": naive(created), "deleted_at": naive(deleted),
             })
             if plan:
                 _subscribe(t, versions, add_on_ids, add_on_price, deployment_id, d_slug, plan, add_ons, created)
@@ -288,20 +284,20 @@ def _subscribe(t, versions, add_on_ids, add_on_price, deployment_id, slug, plan,
         phases = [(versions[("studio", 2)], created, None)]
     t["subscriptions"].append({
         "subscription_id": subscription_id, "deployment_id": deployment_id,
-        "plan_version_id": phases[-1][0], "status": status, "started_at": _naive(created),
-        "trial_ends_at": _naive(trial_end), "canceled_at": _naive(canceled),
+        "plan_version_id": phases[-1][0], "status": status, "started_at": naive(created),
+        "trial_ends_at": naive(trial_end), "canceled_at": naive(canceled),
     })
     for version_id, start, end in phases:
         t["subscription_phases"].append({
             "subscription_id": subscription_id, "plan_version_id": version_id,
-            "effective_from": _naive(start), "effective_to": _naive(end),
+            "effective_from": naive(start), "effective_to": naive(end),
         })
     for code, qty in add_ons:
         t["subscription_add_ons"].append({
             "subscription_add_on_id": stable_id("subscription_add_on", slug, code),
             "subscription_id": subscription_id, "add_on_id": add_on_ids[code],
             "unit_price_minor": add_on_price[code], "quantity": qty,
-            "attached_at": _naive(created), "detached_at": _naive(canceled),
+            "attached_at": naive(created), "detached_at": naive(canceled),
         })
 
 
@@ -311,7 +307,7 @@ def _resource(world, deployment_id, kind, name, size, region, created, deleted, 
         "deployment_id": deployment_id, "provider": "digitalocean", "kind": kind,
         "provider_resource_id": numeric_id, "provider_uuid": stable_id("do", kind, name, created.isoformat()),
         "name": name, "size_slug": size, "region": region,
-        "created_at": _naive(created), "deleted_at": _naive(deleted),
+        "created_at": naive(created), "deleted_at": naive(deleted),
     }
     world.tables["cloud_resources"].append(row)
     return row
@@ -383,7 +379,7 @@ def _credit_grants(world: World) -> None:
         world.tables["credit_grants"].append({
             "credit_grant_id": stable_id("credit_grant", slug, kind, start.isoformat()),
             "tenant_id": stable_id("tenant", slug), "kind": kind, "amount_minor": amount, "currency": currency,
-            "effective_from": _naive(start), "expires_at": _naive(expires),
+            "effective_from": naive(start), "expires_at": naive(expires),
             "deployment_id": stable_id("deployment", scope) if scope else None, "reason": reason,
             "granted_by": "finance@platform.example",
         })
@@ -429,7 +425,7 @@ def _event(events, deployment_id, metric, quantity, key, occurred, received, att
     events.append({
         "event_id": stable_id("event", key, attempt), "idempotency_key": key,
         "deployment_id": deployment_id, "metric": metric, "quantity": quantity,
-        "occurred_at": _naive(occurred), "received_at": _naive(received),
+        "occurred_at": naive(occurred), "received_at": naive(received),
     })
 
 

@@ -31,6 +31,14 @@ WITH months AS (
     SELECT period_start, sum(subtotal_minor) AS subtotal FROM revenue.tenant_invoices
     WHERE period_start >= $window_start AND period_start < $window_end AND status IN ('issued', 'paid') AND currency = 'USD'
     GROUP BY 1
+), collected AS (  -- what Stripe reports paid vs the payments we hold (reversals excluded)
+    SELECT i.period_start, sum(s.amount_paid_minor) AS stripe_paid,
+           sum(coalesce(p.amount_minor, 0)) FILTER (WHERE r.payment_id IS NULL) AS recorded,
+           string_agg(i.invoice_number, ', ') FILTER (WHERE s.amount_paid_minor <> coalesce(p.amount_minor, 0)
+                                                      OR r.payment_id IS NOT NULL) AS differing
+    FROM revenue.stripe_invoice_status s JOIN revenue.tenant_invoices i USING (invoice_id)
+    LEFT JOIN revenue.payments p USING (invoice_id) LEFT JOIN revenue.payment_reversals r USING (payment_id)
+    WHERE i.period_start >= $window_start AND i.period_start < $window_end GROUP BY 1
 ), mart AS (
     SELECT period_start, sum(revenue_minor) AS revenue FROM margin.deployment_margin
     WHERE period_start >= $window_start AND period_start < $window_end AND currency = 'USD' GROUP BY 1
@@ -58,4 +66,11 @@ SELECT m.period_start, '5 issued invoices -> mart revenue (USD documents)',
        'issued subtotals ' || coalesce(i.subtotal, 0), 'mart revenue ' || coalesce(t.revenue, 0),
        coalesce(i.subtotal, 0) - coalesce(t.revenue, 0), NULL
 FROM months m LEFT JOIN issued i USING (period_start) LEFT JOIN mart t USING (period_start)
+UNION ALL
+SELECT m.period_start, '6 issued invoices -> collected (Stripe)',
+       'Stripe paid ' || coalesce(c.stripe_paid, 0), 'payments recorded ' || coalesce(c.recorded, 0),
+       coalesce(c.stripe_paid, 0) - coalesce(c.recorded, 0),
+       CASE WHEN c.stripe_paid IS NULL THEN 'nothing pushed to Stripe for this month'
+            WHEN c.differing IS NOT NULL THEN 'check payments and reversals of ' || c.differing END
+FROM months m LEFT JOIN collected c USING (period_start)
 ORDER BY 1, 2

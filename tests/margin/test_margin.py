@@ -50,7 +50,7 @@ def test_cost_ties_to_the_bill_and_revenue_to_issued_invoices(closed):
         steps = conn.execute("SELECT count(DISTINCT step) FROM marts.reconciliation_report").fetchone()[0]
     assert len(cost) == 10 and all(invoice == mart for _, invoice, mart in cost)
     assert len(revenue) == 20 and all(a == b for _, _, a, b in revenue)  # USD and JPY, every month
-    assert pnl == (10, 0) and drift == 0 and steps == 5
+    assert pnl == (10, 0) and drift == 0 and steps == 6
     checks = closed.last_result.get_asset_check_evaluations()
     assert all(c.passed for c in checks if c.asset_key.path[0] in ("deployment_margin", "reconciliation_report"))
 

@@ -135,3 +135,29 @@ def test_issue_job_refuses_a_bad_period(env):
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "period" in str(failure.event_specific_data.error.message)
+
+
+def test_a_late_usage_event_after_issue_becomes_a_supplementary_invoice(env):
+    bondi = stable_id("tenant", "bondi-labs")
+    invoice(env)
+    assert issue(env).success
+    issued_before = documents(env, tenant=bondi)
+    conn = sqlite3.connect(env.root / "source.sqlite")
+    conn.execute("INSERT INTO usage_events VALUES ('late-evt', 'late-key', ?, 'api_requests', 250000, "
+                 "'2026-04-28 10:00:00', '2026-05-09 08:00:00')", [stable_id("deployment", "bondi-api")])
+    conn.commit()
+    conn.close()
+    result = invoice(env)
+    docs = documents(env, tenant=bondi)
+    assert docs[0] == issued_before[0]                      # the issued invoice is untouched
+    assert docs[1][1:3] == ("supplementary_invoice", "draft") and docs[1][6] is not None  # references the original
+    with env.connect() as c:
+        late = c.execute("SELECT quantity FROM revenue.late_usage WHERE event_id = 'late-evt'").fetchall()
+        delta = c.execute("SELECT l.kind, l.metric, l.amount_minor FROM revenue.tenant_invoice_lines l JOIN "
+                          "revenue.tenant_invoices i USING (invoice_id) WHERE i.invoice_number = ? ORDER BY l.line_number",
+                          [docs[1][0]]).fetchall()
+    assert late == [(250000,)]
+    # bondi-api's graduated api_requests: 250,000 more units at 0.002 cents = 500 cents, plus 10% GST
+    assert delta == [("overage", "api_requests", 500), ("tax", None, 50)]
+    assert docs[1][3:6] == (500, 50, 550)
+    assert all(c.passed for c in result.get_asset_check_evaluations())
