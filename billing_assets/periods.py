@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 
 class PeriodError(ValueError):
@@ -112,7 +112,3 @@ def naive(value: datetime | None) -> datetime | None:
 
 def iso_z(value: datetime) -> str:
     return to_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def first_of_month(value: date | datetime) -> date:
-    return date(value.year, value.month, 1)

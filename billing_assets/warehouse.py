@@ -90,10 +90,6 @@ def insert_rows(conn: duckdb.DuckDBPyConnection, statement: str, rows: list) -> 
     return len(rows)
 
 
-def count(conn: duckdb.DuckDBPyConnection, table: str, where: str = "TRUE", params: dict | None = None) -> int:
-    return conn.execute(f"SELECT count(*) FROM {table} WHERE {where}", params or {}).fetchone()[0]  # noqa: S608
-
-
 def markdown_preview(conn: duckdb.DuckDBPyConnection, query: str, params: dict | None = None,
                      limit: int = 10) -> str:
     frame = conn.execute(f"SELECT * FROM ({query}) LIMIT {int(limit)}", params or {}).df()  # noqa: S608

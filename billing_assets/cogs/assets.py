@@ -11,6 +11,7 @@ from pydantic import Field
 from billing_assets.assets_common import MONTHLY, md_bullets, month_window, table_schema, window_label
 from billing_assets.cogs.matching import Line, Resource, allocate, match_lines
 from billing_assets.exports import write_exports
+from billing_assets.money import format_money
 from billing_assets.periods import Period, aware, months_in
 from billing_assets.resources import WarehouseResource
 from billing_assets.sql_files import read_sql
@@ -72,7 +73,7 @@ def cost_line_matches(context: dg.AssetExecutionContext, config: MatchingConfig,
     resource_lines = [m for m in matches if m.unallocated_reason not in ("provider_tax", "account_level")]
     matched = [m for m in resource_lines if m.deployment_id]
     rate = len(matched) / len(resource_lines) if resource_lines else 1.0
-    listed = [f"{p} {d}: {a / 100:.2f} USD ({why})" for p, d, a, why in unmatched]
+    listed = [f"{p} {d}: {format_money(a, 'USD')} ({why})" for p, d, a, why in unmatched]
     yield dg.MaterializeResult(metadata={
         "dagster/row_count": len(matches), "window": window_label(start, end),
         "match_methods": dg.MetadataValue.json(methods), "match_rate": round(rate, 4),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
+from billing_assets.money import minor_to_major
+
 
 def revenue_cost_svg(title: str, rows: list[tuple[str, int, int]], width: int = 760) -> str:
     """rows: (label, revenue cents, cost cents). Two horizontal bars per label, one scale."""
@@ -24,6 +26,6 @@ def revenue_cost_svg(title: str, rows: list[tuple[str, int, int]], width: int = 
         for offset, value, colour in ((0, revenue, "#2a9d8f"), (bar, cost, "#e76f51")):
             length = max(1, round(abs(value) * scale))
             parts.append(f'<rect x="{left}" y="{y + offset}" width="{length}" height="{bar - 1}" fill="{colour}"/>')
-            parts.append(f'<text x="{left + length + 4}" y="{y + offset + bar - 2}">{value / 100:,.2f}</text>')
+            parts.append(f'<text x="{left + length + 4}" y="{y + offset + bar - 2}">{minor_to_major(value, "USD"):,}</text>')
     parts.append("</svg>")
     return "".join(parts)

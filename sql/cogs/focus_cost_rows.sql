@@ -1,15 +1,16 @@
 -- FOCUS 1.2 Cost and Usage rows (plus 1.3's ServiceProviderName and HostProviderName) for every
 -- DigitalOcean cost line of [$window_start, $window_end). DigitalOcean bills in USD only, so
--- cents / 100 is the exact BilledCost. Mapping: reference/digitalocean-api.md §5.4.
+-- cents x 0.01 is the exact BilledCost (DECIMAL; DuckDB's division would go through DOUBLE).
+-- Unit prices are cents per hour to 6 decimals, half-up, by integer arithmetic.
 SELECT
-    CAST(l.amount_minor AS DECIMAL(18, 2)) / 100 AS "BilledCost",
-    CAST(l.amount_minor AS DECIMAL(18, 2)) / 100 AS "EffectiveCost",
-    CAST(l.amount_minor AS DECIMAL(18, 2)) / 100 AS "ListCost",
-    CAST(l.amount_minor AS DECIMAL(18, 2)) / 100 AS "ContractedCost",
-    CASE WHEN NOT l.is_tax THEN CAST(CAST(l.amount_minor AS DECIMAL(18, 2)) / 100 / greatest(coalesce(l.hours, 1), 1)
-         AS DECIMAL(18, 6)) END AS "ListUnitPrice",
-    CASE WHEN NOT l.is_tax THEN CAST(CAST(l.amount_minor AS DECIMAL(18, 2)) / 100 / greatest(coalesce(l.hours, 1), 1)
-         AS DECIMAL(18, 6)) END AS "ContractedUnitPrice",
+    l.amount_minor * 0.01 AS "BilledCost",
+    l.amount_minor * 0.01 AS "EffectiveCost",
+    l.amount_minor * 0.01 AS "ListCost",
+    l.amount_minor * 0.01 AS "ContractedCost",
+    CASE WHEN NOT l.is_tax THEN CAST((l.amount_minor * 20000 + greatest(coalesce(l.hours, 1), 1))
+         // (2 * greatest(coalesce(l.hours, 1), 1)) AS DECIMAL(18, 0)) * 0.000001 END AS "ListUnitPrice",
+    CASE WHEN NOT l.is_tax THEN CAST((l.amount_minor * 20000 + greatest(coalesce(l.hours, 1), 1))
+         // (2 * greatest(coalesce(l.hours, 1), 1)) AS DECIMAL(18, 0)) * 0.000001 END AS "ContractedUnitPrice",
     CASE WHEN NOT l.is_tax THEN CAST(coalesce(l.hours, 1) AS DECIMAL(18, 2)) END AS "PricingQuantity",
     CASE WHEN NOT l.is_tax THEN CASE WHEN l.hours IS NULL THEN 'Month' ELSE 'Hours' END END AS "PricingUnit",
     CASE WHEN NOT l.is_tax THEN 'Standard' END AS "PricingCategory",

@@ -1,6 +1,6 @@
 -- Deployments of the window's last month ranked by margin ($direction: 'top' or 'bottom').
-SELECT tenant_slug AS tenant, deployment_slug AS deployment, sum(revenue_usd_minor) / 100.0 AS revenue_usd,
-       sum(cost_usd_minor) / 100.0 AS cost_usd, sum(margin_usd_minor) / 100.0 AS margin_usd
+SELECT tenant_slug AS tenant, deployment_slug AS deployment, sum(revenue_usd_minor) * 0.01 AS revenue_usd,
+       sum(cost_usd_minor) * 0.01 AS cost_usd, sum(margin_usd_minor) * 0.01 AS margin_usd
 FROM margin.deployment_margin
 WHERE period_start = (SELECT max(period_start) FROM margin.deployment_margin
                       WHERE period_start >= $window_start AND period_start < $window_end)
