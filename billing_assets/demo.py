@@ -45,6 +45,16 @@ def run_demo(started: float) -> int:
         if not issue.execute_in_process(run_config=config, instance=instance, raise_on_error=False).success:
             print(f"issue_invoices failed for {period.label}")
             return 1
+    preview = defs.resolve_job_def("preview_invoice")
+    previews = []
+    for period in WorldParams().periods:  # the same quote engine, nothing written
+        config = {"ops": {"preview_tenant_invoice": {"config": {"tenant": PILOT_TENANT_SLUG, "period": period.label}}}}
+        run = preview.execute_in_process(run_config=config, instance=instance, raise_on_error=False)
+        if not run.success:
+            print(f"preview_invoice failed for {period.label}")
+            return 1
+        meta = next(e for e in run.all_events if e.is_successful_output).event_specific_data.metadata
+        previews.append((period.label, meta["subtotal_minor"].value, meta["tax_minor"].value, meta["total_minor"].value))
     print("issued every sample month's invoices; running month_close again (issued invoices stay as they are) ...")
     again = month_close.execute_in_process(instance=instance, tags=range_tags, raise_on_error=False)
     if not again.success:
@@ -65,6 +75,9 @@ def run_demo(started: float) -> int:
             "FROM revenue.tenant_invoices GROUP BY 1 ORDER BY 1").fetchall()
     print()
     print(tabulate(invoices, headers=("month", "invoices", "corrections", "USD total (cents)")))
+    print()
+    print(f"preview_invoice for {PILOT_TENANT_SLUG}, every sample month (minor units):")
+    print(tabulate(previews, headers=("month", "subtotal", "tax", "total")))
     print()
     print(f"Pilot invoice preview ({PILOT_TENANT_SLUG}, {PILOT_MONTH}):")
     print(tabulate(rows, headers=("kind", "description", "quantity", "amount"), disable_numparse=True))
