@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
 from pydantic import Field
 
 from billing_assets.settings import locations
+
+if TYPE_CHECKING:
+    from billing_assets.ingest.documents import DocumentSource
 from billing_assets.warehouse import open_warehouse
 
 DEFAULT_DO_API_URL = "https://api.digitalocean.com"
@@ -59,7 +63,7 @@ class DigitalOceanResource(dg.ConfigurableResource):
     def mode(self) -> str:
         return "api" if self.token else "export_folder"
 
-    def document_source(self):
+    def document_source(self) -> DocumentSource:
         """The API when a token is set, else the export folder: both return the same raw documents."""
         from billing_assets.ingest.client import DigitalOceanClient
         from billing_assets.ingest.documents import ApiSource, FolderSource

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from billing_assets.periods import naive
-from billing_assets.sql_files import SQL_ROOT, read_sql
+from billing_assets.sql_files import SQL_ROOT, read_sql, statements
 
 SCHEMA_FILES = sorted(p.relative_to(SQL_ROOT).as_posix() for p in (SQL_ROOT / "warehouse").glob("*.sql"))
 
@@ -76,8 +76,6 @@ def window_params(start: datetime, end: datetime) -> dict[str, datetime]:
 
 def run_sql(conn: duckdb.DuckDBPyConnection, relative: str, params: dict | None = None) -> None:
     """Run every statement of a file in sql/ with named parameters (`$window_start`, ...)."""
-    from billing_assets.sql_files import statements
-
     for statement in statements(read_sql(relative)):
         used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
         conn.execute(statement, used)

@@ -1,16 +1,15 @@
 """The source contract loads, and reads back identically, on SQLite and on PostgreSQL (pgserver)."""
 
-import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from billing_assets.revenue.source import SourceError, read_batches
+from billing_assets.revenue.source import SourceError, open_reader
 from billing_assets.sample_world.writer import SOURCE_TABLES, load_source
 
 
 def _read(url, table):
-    batches = list(read_batches(url, f"SELECT * FROM {table} ORDER BY 1"))
-    return pa.Table.from_batches(batches) if batches else None
+    with open_reader(url, f"SELECT * FROM {table} ORDER BY 1") as reader:
+        return reader.read_all()
 
 
 def test_contract_on_sqlite_and_postgres(tmp_path, world, pg_url):
@@ -39,8 +38,10 @@ def test_contract_enforces_its_constraints(tmp_path, world):
 
 def test_unreadable_source_names_the_problem_without_the_password(tmp_path):
     with pytest.raises(SourceError) as err:
-        list(read_batches("postgresql+psycopg2://u:s3cret-pw@127.0.0.1:1/db", "SELECT 1"))
+        with open_reader("postgresql+psycopg2://u:s3cret-pw@127.0.0.1:1/db", "SELECT 1"):
+            pass
     assert "s3cret-pw" not in str(err.value)
     assert "***" in str(err.value)
     with pytest.raises(SourceError, match="not a SQLAlchemy URL"):
-        list(read_batches("definitely not a url", "SELECT 1"))
+        with open_reader("definitely not a url", "SELECT 1"):
+            pass

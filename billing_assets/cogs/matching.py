@@ -128,8 +128,6 @@ def match_lines(lines: list[Line], resources: list[Resource], node_clusters: dic
     return [match_line(line, by_uuid, by_numeric_id, node_clusters, by_kind_name) for line in lines]
 
 
-ALLOCATIONS = ("none", "even", "proportional")
-
 
 def allocate(amount: int, weights: dict[str, int]) -> dict[str, int]:
     """Split integer cents over keys in proportion to weights, largest remainder first, so the

@@ -21,7 +21,6 @@ from billing_assets.periods import PeriodError, exclusive_end, parse_timestamp
 
 CURRENCY = "USD"  # DigitalOcean bills in USD only
 CSV_REQUIRED = ("product", "group_description", "description", "hours", "start", "end", "USD", "project_name")
-CSV_OPTIONAL = ("category",)
 
 
 class ParseError(ValueError):

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from billing_assets.assets_common import MONTHLY, month_window, table_schema, window_label
+from billing_assets.assets_common import MONTHLY, md_bullets, month_window, table_schema, window_label
 from billing_assets.exports import write_exports
 from billing_assets.margin.chart import revenue_cost_svg
 from billing_assets.money import CURRENCY_EXPONENTS
@@ -108,7 +108,7 @@ def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, wareho
     if missing:
         yield dg.AssetCheckResult(asset_key="deployment_margin", check_name="fx_rates_present", passed=False,
                                   severity=dg.AssetCheckSeverity.ERROR, metadata={"missing": dg.MetadataValue.md(
-                                      "\n".join(f"- {c} {m}: add a row to {config.fx_rates_csv}" for c, m in missing))})
+                                      md_bullets([f"{c} {m}: add a row to {config.fx_rates_csv}" for c, m in missing]))})
         raise dg.Failure(f"no USD rate for {', '.join(f'{c} {m}' for c, m in missing)}: add them to {config.fx_rates_csv}",
                          allow_retries=False)
     yield dg.MaterializeResult(asset_key="deployment_margin", metadata={
@@ -126,8 +126,7 @@ def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, wareho
         yield dg.AssetCheckResult(asset_key="deployment_margin", check_name=name, passed=not drift,
                                   severity=dg.AssetCheckSeverity.ERROR, metadata={
                                       "findings": len(drift),
-                                      "details": dg.MetadataValue.md("\n".join(f"- {' '.join(map(str, d))}"
-                                                                               for d in drift)) if drift else "none"})
+                                      "details": dg.MetadataValue.md(md_bullets([" ".join(map(str, d)) for d in drift]))})
 
 
 # --- reconciliation ------------------------------------------------------------------------------
@@ -179,5 +178,5 @@ def reconciliation_report(context: dg.AssetExecutionContext, warehouse: Warehous
                                          "dagster/column_schema": schema,
                                          "steps_with_drift": len(drifting), "report": dg.MetadataValue.md(preview)})
     yield dg.AssetCheckResult(check_name="no_drift", passed=not drifting, severity=dg.AssetCheckSeverity.WARN,
-                              metadata={"drifting_steps": dg.MetadataValue.md("\n".join(
-                                  f"- {r[0]:%Y-%m} {r[1]}: {r[4]} — {r[5]}" for r in drifting)) if drifting else "none"})
+                              metadata={"drifting_steps": dg.MetadataValue.md(md_bullets(
+                                  [f"{r[0]:%Y-%m} {r[1]}: {r[4]} — {r[5]}" for r in drifting]))})

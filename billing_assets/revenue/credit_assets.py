@@ -4,7 +4,7 @@ from datetime import UTC
 
 import dagster as dg
 
-from billing_assets.assets_common import MONTHLY, month_window, table_schema, window_label
+from billing_assets.assets_common import MONTHLY, md_bullets, month_window, table_schema, window_label
 from billing_assets.periods import Period, aware, months_in
 from billing_assets.resources import WarehouseResource
 from billing_assets.revenue.credits import CreditLine, Grant, build_ledger
@@ -69,7 +69,6 @@ def credit_ledger(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     for name, found in (("balances_never_negative", negative),
                         ("consumed_plus_expired_plus_remaining_equals_granted", unbalanced)):
         yield dg.AssetCheckResult(check_name=name, passed=not found, severity=dg.AssetCheckSeverity.ERROR,
-                                  metadata={"findings": len(found), "details": dg.MetadataValue.md("\n".join(
-                                      f"- {b.period_start:%Y-%m} {b.credit_grant_id}: granted {b.granted}, consumed "
-                                      f"{b.consumed}, expired {b.expired}, remaining {b.remaining}"
-                                      for b in found[:50])) if found else "none"})
+                                  metadata={"findings": len(found), "details": dg.MetadataValue.md(md_bullets([
+                                      f"{b.period_start:%Y-%m} {b.credit_grant_id}: granted {b.granted}, consumed "
+                                      f"{b.consumed}, expired {b.expired}, remaining {b.remaining}" for b in found]))})

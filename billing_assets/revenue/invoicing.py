@@ -28,6 +28,8 @@ from billing_assets.revenue.rating import (
     UsageCharge,
     correction,
     quote,
+    subtotal_of,
+    tax_of,
 )
 from billing_assets.revenue.tax import tax_rate_for
 
@@ -178,11 +180,11 @@ class Document:
 
     @property
     def subtotal(self) -> int:
-        return sum(line.amount for line in self.lines if line.kind != "tax")
+        return subtotal_of(self.lines)
 
     @property
     def tax(self) -> int:
-        return sum(line.amount for line in self.lines if line.kind == "tax")
+        return tax_of(self.lines)
 
     @property
     def total(self) -> int:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
-from billing_assets.assets_common import DUCKDB_POOL, table_schema
+from billing_assets.assets_common import DUCKDB_POOL, md_bullets, table_schema
 from billing_assets.resources import StripeResource, WarehouseResource
 from billing_assets.revenue import invoice_store
 from billing_assets.revenue.journal import document_postings, payment_postings, reversal_postings, unbalanced
@@ -60,8 +60,8 @@ def stripe_invoices(context: dg.AssetExecutionContext, stripe: StripeResource, w
                           result.object_type, doc.total, doc.currency, _now()])
     return dg.MaterializeResult(metadata={
         "pushed": len(pushed), **_table_metadata(warehouse, "revenue.stripe_documents"),
-        "pushed_documents": dg.MetadataValue.md("\n".join(f"- {d.invoice_number} → {p.stripe_object_id}"
-                                                          for d, p in pushed) or "none")})
+        "pushed_documents": dg.MetadataValue.md(md_bullets([f"{d.invoice_number} → {p.stripe_object_id}"
+                                                            for d, p in pushed]))})
 
 
 @dg.asset(**COMMON, kinds={"stripe", "duckdb"}, pool=DUCKDB_POOL, retry_policy=STRIPE_RETRY,
@@ -108,8 +108,7 @@ def stripe_payments(context: dg.AssetExecutionContext, stripe: StripeResource, w
     yield dg.MaterializeResult(metadata={"payments": payments, "stripe_statuses": dg.MetadataValue.json(statuses),
                                          **_table_metadata(warehouse, "revenue.stripe_invoice_status")})
     yield dg.AssetCheckResult(check_name="no_payment_drift", passed=not drift, severity=dg.AssetCheckSeverity.ERROR,
-                              metadata={"findings": len(drift), "details": dg.MetadataValue.md(
-                                  "\n".join(f"- {k}: {s} ({a})" for k, s, a in drift)) if drift else "none"})
+                              metadata={"findings": len(drift), "details": dg.MetadataValue.md(md_bullets([f"{k}: {s} ({a})" for k, s, a in drift]))})
 
 
 @dg.asset(**COMMON, kinds={"duckdb"}, pool=DUCKDB_POOL, deps=["tenant_invoices", stripe_payments],
@@ -149,14 +148,13 @@ def ledger_entries(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     yield dg.MaterializeResult(metadata={"receivables": dg.MetadataValue.md(preview),
                                          **_table_metadata(warehouse, "revenue.ledger_entries")})
     yield dg.AssetCheckResult(check_name="transactions_balance", passed=not broken,
-                              severity=dg.AssetCheckSeverity.ERROR, metadata={"unbalanced": dg.MetadataValue.md(
-                                  "\n".join(f"- {t}: debits {d}, credits {c}" for t, d, c in broken)) if broken
-                                  else "none"})
+                              severity=dg.AssetCheckSeverity.ERROR, metadata={"unbalanced": dg.MetadataValue.md(md_bullets(
+                                  [f"{t}: debits {d}, credits {c}" for t, d, c in broken]))})
     yield dg.AssetCheckResult(check_name="receivables_match_stripe", passed=not mismatched,
                               severity=dg.AssetCheckSeverity.WARN, metadata={
                                   "stripe": "compared" if stripe_known else NOT_CONFIGURED,
-                                  "details": dg.MetadataValue.md("\n".join(f"- {t}: ours {o}, Stripe {s}"
-                                                                           for t, o, s in mismatched)) or "none"})
+                                  "details": dg.MetadataValue.md(md_bullets([f"{t}: ours {o}, Stripe {s}"
+                                                                      for t, o, s in mismatched]))})
 
 
 # --- reversals -------------------------------------------------------------------------------------

@@ -27,8 +27,6 @@ from billing_assets.money import canonical, round_half_up
 from billing_assets.periods import Period
 
 CHARGE_MODELS = ("per_unit", "graduated", "volume", "package")
-LINE_KINDS = ("plan_base", "addon", "overage", "minimum_commitment", "credit", "tax")
-# Credits: monthly free credit first, then promotional grants by earliest expiry; never below zero.
 
 
 class RatingError(ValueError):
@@ -138,6 +136,14 @@ class RatedLine:
                 canonical(self.tax_rate) if self.tax_rate is not None else "")
 
 
+def subtotal_of(lines) -> int:
+    return sum(line.amount for line in lines if line.kind != "tax")
+
+
+def tax_of(lines) -> int:
+    return sum(line.amount for line in lines if line.kind == "tax")
+
+
 @dataclass(frozen=True)
 class Quote:
     currency: str
@@ -149,11 +155,11 @@ class Quote:
 
     @property
     def subtotal(self) -> int:
-        return sum(line.amount for line in self.lines if line.kind != "tax")
+        return subtotal_of(self.lines)
 
     @property
     def tax(self) -> int:
-        return sum(line.amount for line in self.lines if line.kind == "tax")
+        return tax_of(self.lines)
 
     @property
     def total(self) -> int:

@@ -83,8 +83,3 @@ def _sqlalchemy_reader(url: str, query: str, batch_rows: int) -> pa.RecordBatchR
     first = next(iterator)
     return pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], iterator))
 
-
-def read_batches(url: str, query: str, batch_rows: int = 250_000) -> Iterator[pa.RecordBatch]:
-    """Every batch of `query`, for callers that want Python-side batches (tests, small tables)."""
-    with open_reader(url, query, batch_rows) as reader:
-        yield from reader

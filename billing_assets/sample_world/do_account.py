@@ -32,8 +32,6 @@ PRICES: dict[str, tuple[Decimal, Decimal, bool]] = {
     "db-s-1vcpu-1gb": (Decimal("15.00"), Decimal("0.02232"), True),
     "lb-small": (Decimal("12.00"), Decimal("0.01786"), True),
 }
-PRODUCTS = {"droplet": "Droplets", "volume": "Volumes", "database": "Database Clusters",
-            "load_balancer": "Load Balancers", "kubernetes_cluster": "Kubernetes Clusters"}
 GST = Decimal("0.10")
 SPACES = ("Spaces Subscription", "Spaces ($5/mo 250GB storage & 1TB bandwidth)", Decimal("5.00"))
 CSV_HEADER = ["product", "group_description", "description", "hours", "start", "end", "USD",
