@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/metering.py [--events 10000000] [--duplicate-rate 0.01] [--workdir DIR]
 
 Prints, in one run:
-  - the monthly roll-up through the project's own code (sql/revenue/metered_usage.sql, as the
+  - the monthly roll-up through the project's own code (sql/metering/metered_usage.sql, as the
     metered_usage asset runs it, events already in staging) — time, events/s, peak RSS;
   - loading the Parquet drop into staging the way source_usage_events does;
   - the reference: one hand-written DuckDB query over the same Parquet (QUALIFY row_number() ... = 1,
@@ -63,13 +63,13 @@ def _stage(name: str, queue, *args) -> None:
         (warehouse,) = args
         with open_warehouse(warehouse) as conn, transaction(conn):
             started = time.perf_counter()
-            run_sql(conn, "revenue/metered_usage.sql",
+            run_sql(conn, "metering/metered_usage.sql",
                     {"window_start": "2026-04-01", "window_end": "2026-05-01", "grace_hours": 3})
             result = conn.execute("SELECT sum(quantity + late_quantity), sum(event_count) FROM revenue.metered_usage "
                                   "WHERE source = 'events' AND period_start = '2026-04-01'").fetchone()
     elif name == "load_parquet":
         warehouse, parquet = args
-        from billing_assets.revenue.snapshot import copy_parquet_drop
+        from billing_assets.source.assets import copy_parquet_drop
 
         with open_warehouse(warehouse) as conn, transaction(conn):
             started = time.perf_counter()
@@ -81,8 +81,8 @@ def _stage(name: str, queue, *args) -> None:
         result = (sum(r[2] for r in rows), sum(r[3] for r in rows))
     elif name == "postgres_read":
         warehouse, url = args
-        from billing_assets.resources import SourceDatabaseResource
-        from billing_assets.revenue.snapshot import copy_table
+        from billing_assets.source.assets import copy_table
+        from billing_assets.source.resources import SourceDatabaseResource
 
         with open_warehouse(warehouse) as conn, transaction(conn):
             started = time.perf_counter()
@@ -137,8 +137,8 @@ def main() -> int:
     sqlite = f"sqlite:///{args.workdir / 'source.sqlite'}"
     load_source(sqlite, world)
     warehouse = str(args.workdir / "warehouse.duckdb")
-    from billing_assets.resources import SourceDatabaseResource
-    from billing_assets.revenue.snapshot import SNAPSHOT_TABLES, copy_table
+    from billing_assets.source.assets import SNAPSHOT_TABLES, copy_table
+    from billing_assets.source.resources import SourceDatabaseResource
 
     with open_warehouse(warehouse) as conn, transaction(conn):
         for tables in SNAPSHOT_TABLES.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import dagster as dg
@@ -55,3 +56,11 @@ def md_bullets(rows: list[str], limit: int = 60) -> str:
         return "none"
     more = [f"… {len(rows) - limit} more"] if len(rows) > limit else []
     return "\n".join(f"- {r}" for r in [*rows[:limit], *more])
+
+
+def bind_resources(given: Mapping[str, dg.ConfigurableResource] | None,
+                   **from_environment: Callable[[], dg.ConfigurableResource]) -> dict[str, dg.ConfigurableResource]:
+    """An area's resources: each one given (tests pass temporary files and local servers), else built
+    from the environment. Areas share a key only through the same object (Definitions.merge insists)."""
+    given = given or {}
+    return {key: given.get(key) or build() for key, build in from_environment.items()}

@@ -3,6 +3,7 @@
     billing-assets demo                      sample world -> every asset, every sample month, via Dagster
     billing-assets preview --tenant acme --period 2026-04
     billing-assets sample-world [--force]    (re)create the sample source database and DigitalOcean folder
+    billing-assets migrate [--status]        apply the warehouse's pending migrations (or list them)
 """
 
 from __future__ import annotations
@@ -12,19 +13,19 @@ import os
 import shutil
 import sys
 import time
+from importlib.resources import files
 from pathlib import Path
 
 from billing_assets.settings import locations
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def _prepare_dagster_home() -> Path:
+    """The demo's instance: the shipped single-machine dagster.yaml unless DAGSTER_HOME already has one."""
     home = locations().dagster_home
     os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
-        shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+        (home / "dagster.yaml").write_text((files("billing_assets.deploy") / "dagster.yaml").read_text())
     return home
 
 
@@ -62,7 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_preview(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from billing_assets.revenue.invoice_assets import preview_rows
+    from billing_assets.revenue.invoicing.preview import preview_rows
     from billing_assets.warehouse import open_warehouse
 
     try:
@@ -73,6 +74,24 @@ def cmd_preview(args: argparse.Namespace) -> int:
         return 2
     print(f"Preview: tenant {args.tenant}, {q.period.label}, {q.currency} (nothing is written)")
     print(tabulate(rows, headers=("kind", "description", "quantity", "amount"), disable_numparse=True))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from billing_assets.warehouse import MigrationError, apply_migrations, pending_migrations
+
+    path = locations().warehouse_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with duckdb.connect(str(path)) as conn:
+            todo = pending_migrations(conn) if args.status else apply_migrations(conn)
+    except (MigrationError, duckdb.Error) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    verb = "pending" if args.status else "applied"
+    print(f"{path}: {len(todo)} migration(s) {verb}" + "".join(f"\n  {m.label}" for m in todo))
     return 0
 
 
@@ -88,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     world = sub.add_parser("sample-world", help="create the sample source database and DigitalOcean folder")
     world.add_argument("--force", action="store_true", help="recreate even if present")
     world.set_defaults(func=cmd_sample_world)
+    migrate = sub.add_parser("migrate", help="bring the warehouse's schema up to this release")
+    migrate.add_argument("--status", action="store_true", help="only list the pending migrations")
+    migrate.set_defaults(func=cmd_migrate)
     args = parser.parse_args(argv)
     return args.func(args)
 

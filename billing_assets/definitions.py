@@ -1,9 +1,14 @@
 """The one Definitions object of the billing_assets code location.
 
-Each area (ingest, cogs, revenue, margin) exposes its own Definitions; this module only merges
-them and applies the cross-cutting policy once: resources from the environment, and an executor
-that runs one step at a time (every step that writes is in the `duckdb` pool anyway).
+Each area (source, ingest, cogs, revenue, margin) builds its own Definitions, bound to its own
+resources; this module only merges them and applies the cross-cutting policy once: the month-close
+job and its schedule, freshness checks, code references, and an executor that runs one step at a
+time (every step that writes is in the `duckdb` pool anyway).
 """
+
+from __future__ import annotations
+
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -11,22 +16,22 @@ from billing_assets.cogs import definitions as cogs
 from billing_assets.ingest import definitions as ingest
 from billing_assets.jobs import freshness_checks, freshness_sensor, month_close, month_close_schedule
 from billing_assets.margin import definitions as margin
-from billing_assets.resources import build_resources
 from billing_assets.revenue import definitions as revenue
+from billing_assets.source import definitions as source
 
-AREAS = (ingest.defs, cogs.defs, revenue.defs, margin.defs)
+AREAS = (source, ingest, cogs, revenue, margin)
 
 
-def build_definitions(resources: dict | None = None) -> dg.Definitions:
-    """The code location; tests pass their own resources (temporary files, local servers)."""
+def build_definitions(resources: Mapping[str, dg.ConfigurableResource] | None = None) -> dg.Definitions:
+    """The code location; tests pass their own resources (temporary files, local servers), which
+    replace the environment's in every area."""
     merged = dg.Definitions.merge(
-        *AREAS,
+        *(area.build(resources) for area in AREAS),
         dg.Definitions(
             jobs=[month_close],
             schedules=[month_close_schedule],
             sensors=[freshness_sensor],
             asset_checks=freshness_checks,
-            resources=resources if resources is not None else build_resources(),
             executor=dg.multiprocess_executor.configured({"max_concurrent": 1}),
         ),
     )

@@ -26,7 +26,7 @@ def run_demo(started: float) -> int:
     from tabulate import tabulate
 
     from billing_assets.definitions import defs
-    from billing_assets.revenue.invoice_assets import preview_rows
+    from billing_assets.revenue.invoicing.preview import preview_rows
     from billing_assets.sql_files import read_sql
     from billing_assets.warehouse import open_warehouse
 

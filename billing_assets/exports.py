@@ -5,21 +5,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
+import polars as pl
 
 
-def write_exports(table: pa.Table, folder: Path, stem: str, csv: bool = True) -> list[Path]:
+def write_exports(frame: pl.DataFrame, folder: Path, stem: str, csv: bool = True) -> list[Path]:
+    """`stem`.parquet (and .csv) in `folder`, each written to a temporary name and renamed into place."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for suffix in (".parquet", ".csv") if csv else (".parquet",):
         final = folder / f"{stem}{suffix}"
         tmp = folder / f".{stem}{suffix}.tmp"
         if suffix == ".parquet":
-            pq.write_table(table, tmp)
+            frame.write_parquet(tmp)
         else:
-            pa_csv.write_csv(table, tmp)
+            frame.write_csv(tmp)
         os.replace(tmp, final)
         written.append(final)
     return written

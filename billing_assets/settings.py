@@ -65,3 +65,11 @@ def sensor_status():
     import dagster as dg
 
     return dg.DefaultSensorStatus.RUNNING if automation_running() else dg.DefaultSensorStatus.STOPPED
+
+
+def secret_env(name: str):
+    """A secret as `dg.EnvVar` (Dagster resolves it at run time and never shows its value), or None
+    when the variable is unset (the feature is off)."""
+    import dagster as dg
+
+    return dg.EnvVar(name) if os.environ.get(name) else None

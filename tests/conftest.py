@@ -24,14 +24,12 @@ for name in ("BILLING_WAREHOUSE_PATH", "BILLING_SOURCE_URL", "BILLING_DO_EXPORT_
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 from billing_assets.definitions import build_definitions  # noqa: E402
-from billing_assets.resources import (  # noqa: E402
-    DigitalOceanResource,
-    SourceDatabaseResource,
-    StripeResource,
-    WarehouseResource,
-)
+from billing_assets.ingest.resources import DigitalOceanResource  # noqa: E402
+from billing_assets.revenue.payments.resources import StripeResource  # noqa: E402
 from billing_assets.sample_world import build_world, write_export_folder  # noqa: E402
 from billing_assets.sample_world.writer import load_source  # noqa: E402
+from billing_assets.source.resources import SourceDatabaseResource  # noqa: E402
+from billing_assets.warehouse.resource import WarehouseResource  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -1,3 +1,4 @@
+
 """The README's first command, end to end: the demo CLI in an empty data directory."""
 
 import os
@@ -6,10 +7,12 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_demo_runs_the_whole_pipeline_and_prints_the_pilot_invoice(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "STRIPE_API_KEY", "DIGITALOCEAN_TOKEN")}
     env.update(BILLING_HOME=str(tmp_path / "home"), BILLING_AUTOMATION_DEFAULT="stopped")

@@ -85,6 +85,7 @@ def operator_home(tmp_path, world_template):
     return home, dagster_home, env
 
 
+@pytest.mark.slow
 def test_24_month_backfill_through_the_daemon_and_multiprocess_executor(operator_home, monkeypatch):
     from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
     from dagster._core.utils import make_new_backfill_id

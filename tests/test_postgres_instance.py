@@ -6,10 +6,12 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_materialization_is_stored_in_postgres(env, pg_url, tmp_path, monkeypatch):
     home = tmp_path / "dagster_home"
     home.mkdir()

@@ -9,16 +9,22 @@ import dagster as dg
 from pydantic import Field
 
 from billing_assets.assets_common import MONTHLY, md_bullets, month_window, table_schema, window_label
-from billing_assets.cogs.matching import Line, Resource, allocate, match_lines
+from billing_assets.cogs.matching import (
+    SHARED_REASONS,
+    Line,
+    Resource,
+    UnallocatedReason,
+    allocate,
+    match_lines,
+)
 from billing_assets.exports import write_exports
 from billing_assets.money import format_money
 from billing_assets.periods import Period, aware, months_in
-from billing_assets.resources import WarehouseResource
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import insert_rows, markdown_preview, transaction
+from billing_assets.warehouse.resource import WarehouseResource
 
 COMMON = {"group_name": "cogs", "owners": ["team:finops"]}
-SHARED_REASONS = ("account_level", "provider_tax")  # what an allocation may spread; unknown spend never
 
 
 
@@ -58,8 +64,7 @@ def cost_line_matches(context: dg.AssetExecutionContext, config: MatchingConfig,
         matches = match_lines(lines, resources, node_clusters)
         with transaction(conn):
             conn.execute("DELETE FROM cogs.cost_line_matches WHERE period_start >= ? AND period_start < ?", [start, end])
-            insert_rows(conn,
-                "INSERT INTO cogs.cost_line_matches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            insert_rows(conn, "cogs.cost_line_matches",
                 [[r[0], m.invoice_uuid, m.line_number, r[3], r[5], m.kind, r[8], m.method, m.resource_id,
                   m.deployment_id, m.tenant_id, m.unallocated_reason] for r, m in zip(rows, matches, strict=True)])
         methods = dict(conn.execute(
@@ -68,9 +73,10 @@ def cost_line_matches(context: dg.AssetExecutionContext, config: MatchingConfig,
         unmatched = conn.execute(
             "SELECT strftime(period_start, '%Y-%m'), description, amount_minor, unallocated_reason "
             "FROM cogs.cost_line_matches WHERE period_start >= ? AND period_start < ? "
-            "AND unallocated_reason IN ('unknown_resource', 'ambiguous_name') ORDER BY 1, 3 DESC", [start, end]).fetchall()
+            "AND unallocated_reason IN (?, ?) ORDER BY 1, 3 DESC",
+            [start, end, UnallocatedReason.UNKNOWN_RESOURCE, UnallocatedReason.AMBIGUOUS_NAME]).fetchall()
         schema = table_schema(conn, "cogs.cost_line_matches")
-    resource_lines = [m for m in matches if m.unallocated_reason not in ("provider_tax", "account_level")]
+    resource_lines = [m for m in matches if m.unallocated_reason not in SHARED_REASONS]
     matched = [m for m in resource_lines if m.deployment_id]
     rate = len(matched) / len(resource_lines) if resource_lines else 1.0
     listed = [f"{p} {d}: {format_money(a, 'USD')} ({why})" for p, d, a, why in unmatched]
@@ -82,12 +88,12 @@ def cost_line_matches(context: dg.AssetExecutionContext, config: MatchingConfig,
         check_name="match_rate", passed=rate >= config.match_rate_warn_below, severity=dg.AssetCheckSeverity.WARN,
         metadata={"match_rate": round(rate, 4), "threshold": config.match_rate_warn_below,
                   "unmatched": dg.MetadataValue.md(md_bullets(listed))})
-    unknown = [u for u in listed if u.endswith("(unknown_resource)")]
+    unknown = [u for u in listed if u.endswith(f"({UnallocatedReason.UNKNOWN_RESOURCE})")]
     yield dg.AssetCheckResult(
         check_name="unknown_provider_resources", passed=not unknown, severity=dg.AssetCheckSeverity.WARN,
         metadata={"resources": len(unknown), "spend_owned_by_no_deployment": dg.MetadataValue.md(
             md_bullets(unknown)),
-            "unknown_cost_minor": sum(a for _, _, a, why in unmatched if why == "unknown_resource")})
+            "unknown_cost_minor": sum(a for _, _, a, why in unmatched if why == UnallocatedReason.UNKNOWN_RESOURCE)})
 
 
 class AllocationConfig(dg.Config):
@@ -138,7 +144,7 @@ def deployment_costs(context: dg.AssetExecutionContext, config: AllocationConfig
                 rows.append([*row, "USD", method])
         with transaction(conn):
             conn.execute("DELETE FROM cogs.deployment_costs WHERE period_start >= ? AND period_start < ?", [start, end])
-            insert_rows(conn, "INSERT INTO cogs.deployment_costs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            insert_rows(conn, "cogs.deployment_costs", rows)
         findings = conn.execute(read_sql("cogs/check_costs.sql"), params).fetchall()
         preview = markdown_preview(conn, read_sql("cogs/deployment_costs_preview.sql"), params, limit=40)
         schema = table_schema(conn, "cogs.deployment_costs")
@@ -170,8 +176,8 @@ def focus_cost_rows(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             conn.execute(f"INSERT INTO cogs.focus_cost_rows {read_sql('cogs/focus_cost_rows.sql')}", params)
         for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
             table = conn.sql('SELECT * FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" = ? '
-                             'ORDER BY "x_InvoiceUuid", "x_LineNumber"', params=[month.start.replace(tzinfo=None)]).to_arrow_table()
-            if table.num_rows:
+                             'ORDER BY "x_InvoiceUuid", "x_LineNumber"', params=[month.start.replace(tzinfo=None)]).pl()
+            if table.height:
                 files += write_exports(table, folder, f"focus_cost_rows_{month.label}", csv=False)
         mismatches = conn.execute(read_sql("cogs/check_focus.sql"), params).fetchall()
         count = conn.execute('SELECT count(*) FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" >= ? AND '

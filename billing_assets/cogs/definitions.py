@@ -1,7 +1,18 @@
-"""Everything the cost-of-goods area contributes to the code location."""
+"""Everything the cost-of-goods area contributes to the code location, bound to its resources."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
 
 import dagster as dg
 
+from billing_assets.assets_common import bind_resources
 from billing_assets.cogs import assets
+from billing_assets.warehouse.resource import warehouse_from_environment
 
-defs = dg.Definitions(assets=[assets.cost_line_matches, assets.deployment_costs, assets.focus_cost_rows])
+
+def build(resources: Mapping[str, dg.ConfigurableResource] | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[assets.cost_line_matches, assets.deployment_costs, assets.focus_cost_rows],
+        resources=bind_resources(resources, warehouse=warehouse_from_environment),
+    )

@@ -15,6 +15,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+
+
+class MatchMethod(StrEnum):
+    """How a cost line found its resource (the order they are tried in); NONE means unallocated."""
+
+    RESOURCE_UUID = "resource_uuid"
+    RESOURCE_ID = "resource_id"
+    KUBERNETES_NODE = "kubernetes_node"
+    NAME = "name"
+    NONE = "none"
+
+
+class UnallocatedReason(StrEnum):
+    """Why a cost line belongs to no deployment."""
+
+    PROVIDER_TAX = "provider_tax"
+    ACCOUNT_LEVEL = "account_level"
+    UNKNOWN_RESOURCE = "unknown_resource"
+    AMBIGUOUS_NAME = "ambiguous_name"
+
+
+SHARED_REASONS = (UnallocatedReason.ACCOUNT_LEVEL, UnallocatedReason.PROVIDER_TAX)  # what an allocation may
+# spread; spend on an unknown or ambiguous resource never is
 
 # Product -> resource kind; the single source of truth, also used for FOCUS ServiceCategory.
 PRODUCT_KINDS: dict[str, str] = {
@@ -63,11 +87,11 @@ class Match:
     invoice_uuid: str
     line_number: int
     kind: str
-    method: str                    # resource_uuid | resource_id | kubernetes_node | name | none
+    method: MatchMethod
     resource_id: str | None = None
     deployment_id: str | None = None
     tenant_id: str | None = None
-    unallocated_reason: str | None = None  # provider_tax | account_level | unknown_resource | ambiguous_name
+    unallocated_reason: UnallocatedReason | None = None
 
 
 def parsed_name(line: Line, kind: str) -> str | None:
@@ -90,32 +114,32 @@ def match_line(line: Line, by_uuid: dict[str, Resource], by_numeric_id: dict[str
     kind = "tax" if line.is_tax else product_kind(line.product)
     base = {"invoice_uuid": line.invoice_uuid, "line_number": line.line_number, "kind": kind}
 
-    def hit(resource: Resource, method: str) -> Match:
+    def hit(resource: Resource, method: MatchMethod) -> Match:
         return Match(**base, method=method, resource_id=resource.resource_id,
                      deployment_id=resource.deployment_id, tenant_id=resource.tenant_id)
 
     if kind == "tax":
-        return Match(**base, method="none", unallocated_reason="provider_tax")
+        return Match(**base, method=MatchMethod.NONE, unallocated_reason=UnallocatedReason.PROVIDER_TAX)
     if kind in ACCOUNT_LEVEL_KINDS:
-        return Match(**base, method="none", unallocated_reason="account_level")
+        return Match(**base, method=MatchMethod.NONE, unallocated_reason=UnallocatedReason.ACCOUNT_LEVEL)
     if line.resource_uuid and line.resource_uuid in by_uuid:
-        return hit(by_uuid[line.resource_uuid], "resource_uuid")
+        return hit(by_uuid[line.resource_uuid], MatchMethod.RESOURCE_UUID)
     if line.resource_id:
         if line.resource_id in by_numeric_id:
-            return hit(by_numeric_id[line.resource_id], "resource_id")
+            return hit(by_numeric_id[line.resource_id], MatchMethod.RESOURCE_ID)
         cluster = node_clusters.get(line.resource_id)
         if cluster and cluster in by_uuid:
-            return hit(by_uuid[cluster], "kubernetes_node")
+            return hit(by_uuid[cluster], MatchMethod.KUBERNETES_NODE)
     name = parsed_name(line, kind)
     if name:
         candidates = [(r, _overlap(r, line.start_at, line.end_at))
                       for r in by_kind_name.get((kind, name.lower()), [])]
         alive = sorted((c for c in candidates if c[1] > 0), key=lambda c: -c[1])
         if alive and (len(alive) == 1 or alive[0][1] > alive[1][1]):
-            return hit(alive[0][0], "name")
+            return hit(alive[0][0], MatchMethod.NAME)
         if len(alive) > 1:
-            return Match(**base, method="none", unallocated_reason="ambiguous_name")
-    return Match(**base, method="none", unallocated_reason="unknown_resource")
+            return Match(**base, method=MatchMethod.NONE, unallocated_reason=UnallocatedReason.AMBIGUOUS_NAME)
+    return Match(**base, method=MatchMethod.NONE, unallocated_reason=UnallocatedReason.UNKNOWN_RESOURCE)
 
 
 def match_lines(lines: list[Line], resources: list[Resource], node_clusters: dict[str, str]) -> list[Match]:

@@ -17,10 +17,11 @@ from billing_assets.assets_common import (
 from billing_assets.ingest import parse
 from billing_assets.ingest.client import DigitalOceanError
 from billing_assets.ingest.documents import RawDocument
+from billing_assets.ingest.resources import DigitalOceanResource
 from billing_assets.periods import Period, months_in, naive
-from billing_assets.resources import DigitalOceanResource, WarehouseResource
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import insert_rows, markdown_preview, transaction
+from billing_assets.warehouse.resource import WarehouseResource
 
 NETWORK_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 INVOICE_GRACE = timedelta(days=3)  # DigitalOcean issues on the 1st; after this a missing invoice means no usage
@@ -218,7 +219,7 @@ def do_invoices(context: dg.AssetExecutionContext, digitalocean: DigitalOceanRes
                          first_fetched(conn, docs)])
         with transaction(conn):
             conn.execute("DELETE FROM ingest.do_invoices WHERE period_start >= ? AND period_start < ?", [start, end])
-            insert_rows(conn, "INSERT INTO ingest.do_invoices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            insert_rows(conn, "ingest.do_invoices", rows)
         preview_md = markdown_preview(conn, "SELECT strftime(period_start, '%Y-%m') AS period, status, invoice_id, "
                                             "amount_minor, summary_amount_minor, item_count FROM ingest.do_invoices "
                                             "WHERE period_start >= $s AND period_start < $e ORDER BY 1",
@@ -299,12 +300,10 @@ def do_cost_lines(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                         problems["no_duplicate_lines"].append(
                             f"{label}: line {line.line_number} repeats line {seen[key]} ({line.description})")
                     seen.setdefault(key, line.line_number)
-                insert_rows(conn,
-                    "INSERT INTO ingest.do_cost_lines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'USD', ?, ?, ?, ?, ?, "
-                    "?, ?)",
+                insert_rows(conn, "ingest.do_cost_lines",
                     [[month.start.replace(tzinfo=None), line.invoice_uuid, f["invoice_id"], line.line_number,
                       line.product, line.group_description, line.description, line.hours, naive(line.start_at),
-                      naive(line.end_at), line.amount_minor, line.project_name, line.category, line.is_tax,
+                      naive(line.end_at), line.amount_minor, "USD", line.project_name, line.category, line.is_tax,
                       line.resource_id, line.resource_uuid, line.source, f["raw_sha256"]] for line in lines])
                 total_lines += len(lines)
         preview = markdown_preview(conn, read_sql("ingest/cost_lines_preview.sql"), {"s": start, "e": end}, limit=40)

@@ -5,8 +5,8 @@ import json
 import dagster as dg
 
 from billing_assets.ingest.parse import ParseError, parse_invoice_list
+from billing_assets.ingest.resources import DigitalOceanResource
 from billing_assets.partitions import monthly_partitions
-from billing_assets.resources import DigitalOceanResource
 from billing_assets.settings import schedule_status, sensor_status
 
 do_balance_hourly = dg.define_asset_job(

@@ -2,7 +2,10 @@
 
 import base64
 import csv
+import io
 from datetime import UTC
+from decimal import Decimal, InvalidOperation
+from importlib.resources import files
 from pathlib import Path
 
 import dagster as dg
@@ -13,32 +16,55 @@ from billing_assets.exports import write_exports
 from billing_assets.margin.chart import revenue_cost_svg
 from billing_assets.money import CURRENCY_EXPONENTS
 from billing_assets.periods import Period, months_in
-from billing_assets.resources import WarehouseResource
-from billing_assets.revenue import invoice_store
-from billing_assets.revenue.invoicing import load_tenant_inputs, quote_tenant
+from billing_assets.revenue.invoicing import store
+from billing_assets.revenue.invoicing.inputs import load_tenant_inputs, quote_tenant
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import insert_rows, markdown_preview, run_sql, transaction
+from billing_assets.warehouse.resource import WarehouseResource
 
 COMMON = {"group_name": "margin", "owners": ["team:finance"]}
-FX_FILE = Path(__file__).resolve().parent.parent.parent / "deploy" / "fx_rates.csv"
+SHIPPED_FX_RATES = "fx_rates.csv"  # package data of billing_assets.margin
 MART_TABLES = ("deployment_margin", "tenant_margin", "monthly_pnl")
 
 
 class MarginConfig(dg.Config):
-    fx_rates_csv: str = Field(default=str(FX_FILE), description="CSV of currency,month (YYYY-MM),usd_per_unit: "
-                              "the USD value of one unit of each non-USD invoice currency, per month.")
+    fx_rates_csv: str | None = Field(default=None, description="CSV of currency,month (YYYY-MM),usd_per_unit: "
+                                     "the USD value of one unit of each non-USD invoice currency, per month. "
+                                     "Unset: the table shipped with the package (billing_assets/margin/fx_rates.csv).")
 
 
-def load_reference_data(conn, fx_file: Path) -> None:
-    """Currency exponents from billing_assets.money and monthly FX rates from the configured CSV."""
-    if not fx_file.is_file():
-        raise dg.Failure(f"fx_rates_csv {fx_file} does not exist", allow_retries=False)
+def fx_rates_text(configured: str | None) -> tuple[str, str]:
+    """(name, CSV text) of the FX table: the configured file, or the one shipped inside the package."""
+    if configured is None:
+        return f"billing_assets.margin/{SHIPPED_FX_RATES}", (files("billing_assets.margin") / SHIPPED_FX_RATES).read_text()
+    path = Path(configured)
+    if not path.is_file():
+        raise dg.Failure(f"fx_rates_csv {path} does not exist", allow_retries=False)
+    return str(path), path.read_text(encoding="utf-8")
+
+
+def parse_fx_rates(name: str, text: str) -> list[tuple[str, str, Decimal]]:
+    """Header-keyed rows with exact, positive rates; a bad row fails naming the file and line."""
+    rows = []
+    for line, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
+        try:
+            rate = Decimal(row["usd_per_unit"].strip())
+            if not rate.is_finite() or rate <= 0:
+                raise InvalidOperation
+            rows.append((row["currency"].strip(), row["month"].strip(), rate))
+        except (KeyError, AttributeError, InvalidOperation):
+            raise dg.Failure(f"{name} line {line}: needs currency, month and a positive usd_per_unit, got {row}",
+                             allow_retries=False) from None
+    return rows
+
+
+def load_reference_data(conn, fx_rates_csv: str | None) -> None:
+    """Currency exponents from billing_assets.money and monthly FX rates from the FX table."""
+    rows = parse_fx_rates(*fx_rates_text(fx_rates_csv))
     conn.execute("DELETE FROM margin.currency_exponents")
-    insert_rows(conn, "INSERT INTO margin.currency_exponents VALUES (?, ?)", sorted(CURRENCY_EXPONENTS.items()))
+    insert_rows(conn, "margin.currency_exponents", sorted(CURRENCY_EXPONENTS.items()))
     conn.execute("DELETE FROM margin.fx_rates")
-    with fx_file.open(newline="") as handle:
-        rows = [(r["currency"].strip(), r["month"].strip(), r["usd_per_unit"].strip()) for r in csv.DictReader(handle)]
-    insert_rows(conn, "INSERT INTO margin.fx_rates VALUES (?, ?, CAST(? AS DECIMAL(18, 8)))", rows)
+    insert_rows(conn, "margin.fx_rates", rows)
 
 
 def _chart_md(conn, start, end) -> tuple[str, str]:
@@ -72,13 +98,13 @@ def _chart_md(conn, start, end) -> tuple[str, str]:
     **MONTHLY,
 )
 def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, warehouse: WarehouseResource):
-    """Cost vs revenue per deployment, tenant and month, in USD (FX from deploy/fx_rates.csv)."""
+    """Cost vs revenue per deployment, tenant and month, in USD (FX from the package's fx_rates.csv or run config fx_rates_csv)."""
     start, end = month_window(context)
     params = {"window_start": start, "window_end": end}
     exports = Path(warehouse.exports_dir) / "marts"
     with warehouse.connect() as conn:
         with transaction(conn):
-            load_reference_data(conn, Path(config.fx_rates_csv))
+            load_reference_data(conn, config.fx_rates_csv)
             missing = conn.execute(read_sql("marts/missing_fx.sql"), params).fetchall()
             run_sql(conn, "marts/revenue_lines.sql", params)
             if not missing:
@@ -89,10 +115,10 @@ def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, wareho
         files = []
         for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
             for table in MART_TABLES:
-                arrow = conn.sql(f"SELECT * FROM margin.{table} WHERE period_start = ? ORDER BY ALL",  # noqa: S608
-                                 params=[month.start.replace(tzinfo=None)]).to_arrow_table()
-                if arrow.num_rows:
-                    files += write_exports(arrow, exports, f"{table}_{month.label}")
+                frame = conn.sql(f"SELECT * FROM margin.{table} WHERE period_start = ? ORDER BY ALL",  # noqa: S608
+                                 params=[month.start.replace(tzinfo=None)]).pl()
+                if frame.height:
+                    files += write_exports(frame, exports, f"{table}_{month.label}")
         svg, chart = _chart_md(conn, start, end)
         chart_path = exports / "deployment_margin_chart.svg"
         exports.mkdir(parents=True, exist_ok=True)
@@ -106,10 +132,11 @@ def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, wareho
                                      "period_start < $window_end ORDER BY 1", params, limit=36)
         schemas = {t: table_schema(conn, f"margin.{t}") for t in MART_TABLES}
     if missing:
+        fx_table = config.fx_rates_csv or "a copy of billing_assets/margin/fx_rates.csv named in run config fx_rates_csv"
         yield dg.AssetCheckResult(asset_key="deployment_margin", check_name="fx_rates_present", passed=False,
                                   severity=dg.AssetCheckSeverity.ERROR, metadata={"missing": dg.MetadataValue.md(
-                                      md_bullets([f"{c} {m}: add a row to {config.fx_rates_csv}" for c, m in missing]))})
-        raise dg.Failure(f"no USD rate for {', '.join(f'{c} {m}' for c, m in missing)}: add them to {config.fx_rates_csv}",
+                                      md_bullets([f"{c} {m}: add a row to {fx_table}" for c, m in missing]))})
+        raise dg.Failure(f"no USD rate for {', '.join(f'{c} {m}' for c, m in missing)}: add them to {fx_table}",
                          allow_retries=False)
     yield dg.MaterializeResult(asset_key="deployment_margin", metadata={
         "dagster/row_count": counts["deployment_margin"], "window": window_label(start, end),
@@ -138,7 +165,7 @@ def invoice_drift(conn, month: Period) -> list[tuple[str, int]]:
         if not inputs.subscriptions:
             continue
         desired = quote_tenant(inputs, month).total
-        docs = invoice_store.existing_documents(conn, inputs.tenant.tenant_id, month)
+        docs = store.existing_documents(conn, inputs.tenant.tenant_id, month)
         billed = sum(line.amount for d in docs for line in d.lines)
         if docs and desired != billed:
             drift.append((inputs.tenant.slug, desired - billed))
@@ -167,7 +194,7 @@ def reconciliation_report(context: dg.AssetExecutionContext, warehouse: Warehous
         with transaction(conn):
             conn.execute("DELETE FROM margin.reconciliation_report WHERE period_start >= ? AND period_start < ?",
                          [start, end])
-            insert_rows(conn, "INSERT INTO margin.reconciliation_report VALUES (?, ?, ?, ?, ?, ?)", rows)
+            insert_rows(conn, "margin.reconciliation_report", rows)
         preview = markdown_preview(conn, "SELECT strftime(period_start, '%Y-%m') AS month, step, expected, actual, "
                                          "drift_minor, details FROM margin.reconciliation_report WHERE period_start "
                                          ">= $window_start AND period_start < $window_end ORDER BY 1, 2",

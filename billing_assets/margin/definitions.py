@@ -1,7 +1,16 @@
-"""Everything the margin area contributes to the code location."""
+"""Everything the margin area contributes to the code location, bound to its resources."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
 
 import dagster as dg
 
+from billing_assets.assets_common import bind_resources
 from billing_assets.margin import assets
+from billing_assets.warehouse.resource import warehouse_from_environment
 
-defs = dg.Definitions(assets=[assets.margin_marts, assets.reconciliation_report])
+
+def build(resources: Mapping[str, dg.ConfigurableResource] | None = None) -> dg.Definitions:
+    return dg.Definitions(assets=[assets.margin_marts, assets.reconciliation_report],
+                          resources=bind_resources(resources, warehouse=warehouse_from_environment))

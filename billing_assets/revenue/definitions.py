@@ -1,19 +1,15 @@
-"""Everything the revenue area contributes to the code location."""
+"""The revenue side's definitions: metering, invoicing and payments, each bound to its own resources."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
 
 import dagster as dg
 
-from billing_assets.revenue import credit_assets, invoice_assets, metering, money_assets, snapshot
-from billing_assets.settings import schedule_status
+from billing_assets.revenue.invoicing import definitions as invoicing
+from billing_assets.revenue.metering import definitions as metering
+from billing_assets.revenue.payments import definitions as payments
 
-stripe_sync_schedule = dg.ScheduleDefinition(
-    name="stripe_sync_daily_schedule", job=money_assets.stripe_sync, cron_schedule="17 4 * * *",
-    execution_timezone="UTC", default_status=schedule_status())
 
-defs = dg.Definitions(
-    assets=[snapshot.source_snapshot, snapshot.source_usage_events, metering.metered_usage,
-            invoice_assets.tenant_invoices, credit_assets.credit_ledger, money_assets.stripe_invoices,
-            money_assets.stripe_payments, money_assets.ledger_entries],
-    jobs=[invoice_assets.issue_invoices, invoice_assets.preview_invoice, money_assets.reverse_usage_event,
-          money_assets.reverse_payment, money_assets.stripe_sync],
-    schedules=[stripe_sync_schedule],
-)
+def build(resources: Mapping[str, dg.ConfigurableResource] | None = None) -> dg.Definitions:
+    return dg.Definitions.merge(metering.build(resources), invoicing.build(resources), payments.build(resources))

@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 
 from billing_assets.ingest.automation import changed_periods, do_invoice_sensor
-from billing_assets.resources import DigitalOceanResource
+from billing_assets.ingest.resources import DigitalOceanResource
 from tests.conftest import Env, make_resources
 from tests.ingest.conftest import TOKEN
 

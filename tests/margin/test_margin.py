@@ -1,11 +1,13 @@
 """The marts on the sample world: cost ties to the bill, revenue to issued invoices; analyst queries run."""
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from billing_assets.margin.assets import fx_rates_text, parse_fx_rates
 from billing_assets.margin.chart import revenue_cost_svg
 from billing_assets.sample_world import WorldParams
 
@@ -93,3 +95,28 @@ def test_missing_fx_rate_stops_the_marts_with_a_clear_error(env, tmp_path):
     assert "no USD rate for JPY 2026-04" in failure.event_specific_data.error.message
     with env.connect() as conn:
         assert conn.execute("SELECT count(*) FROM margin.deployment_margin").fetchone()[0] == 0
+
+
+def test_the_shipped_fx_table_is_read_from_the_package():
+    name, text = fx_rates_text(None)
+    assert name == "billing_assets.margin/fx_rates.csv"
+    rows = parse_fx_rates(name, text)
+    assert rows and all(isinstance(rate, Decimal) and rate > 0 for _, _, rate in rows)
+
+
+@pytest.mark.parametrize(("body", "line"), [
+    ("currency,month,usd_per_unit\nAUD,2026-04,0.65\nAUD,2026-05,abc\n", 3),
+    ("currency,month,usd_per_unit\nAUD,2026-04,-0.65\n", 2),
+    ("currency,month,usd_per_unit\nAUD,2026-04,NaN\n", 2),
+    ("currency,month\nAUD,2026-04\n", 2),
+])
+def test_a_bad_fx_row_fails_naming_its_file_and_line(tmp_path, body, line):
+    path = tmp_path / "fx.csv"
+    path.write_text(body)
+    with pytest.raises(dg.Failure, match=rf"{re.escape(str(path))} line {line}: needs currency, month and a positive"):
+        parse_fx_rates(*fx_rates_text(str(path)))
+
+
+def test_a_missing_fx_file_is_named():
+    with pytest.raises(dg.Failure, match="fx_rates_csv /nowhere/fx.csv does not exist"):
+        fx_rates_text("/nowhere/fx.csv")

@@ -1,0 +1,217 @@
+"""Tenant invoices (monthly), the credit ledger's inputs, the issue_invoices job and the preview_invoice job."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+from pydantic import Field
+
+from billing_assets.assets_common import (
+    DUCKDB_POOL,
+    MONTHLY,
+    md_table,
+    month_window,
+    table_schema,
+    window_label,
+)
+from billing_assets.periods import Period, PeriodError, months_in, parse_month
+from billing_assets.revenue.invoicing import store
+from billing_assets.revenue.invoicing.documents import PlanOutcome, plan_documents
+from billing_assets.revenue.invoicing.inputs import load_tenant_inputs, quote_tenant
+from billing_assets.revenue.invoicing.preview import preview_rows
+from billing_assets.sql_files import read_sql
+from billing_assets.warehouse import insert_rows, markdown_preview, transaction
+from billing_assets.warehouse.resource import WarehouseResource
+
+CHECKS = {  # check name -> (findings, severity, description)
+    "total_equals_subtotal_plus_tax": (("total_mismatch",), dg.AssetCheckSeverity.ERROR,
+                                       "Every document's total is its subtotal plus tax."),
+    "subtotal_equals_lines": (("subtotal_mismatch",), dg.AssetCheckSeverity.ERROR,
+                              "Subtotal equals the sum of non-tax lines, tax the sum of tax lines."),
+    "one_invoice_per_tenant_period": (("duplicate_invoice",), dg.AssetCheckSeverity.ERROR,
+                                      "At most one invoice per tenant and period (corrections are separate)."),
+    "active_subscriptions_invoiced": (("subscription_not_invoiced",), dg.AssetCheckSeverity.ERROR,
+                                      "Every active subscription is invoiced or excluded with a stated reason."),
+    "no_negative_totals": (("negative_total",), dg.AssetCheckSeverity.ERROR,
+                           "Only a credit note may have a negative total."),
+    "issued_invoices_unchanged": (("issued_invoice_changed",), dg.AssetCheckSeverity.ERROR,
+                                  "Issued documents still hash to what was recorded when they were issued."),
+}
+
+
+class InvoiceRunConfig(dg.Config):
+    exclude_tenants: list[str] = Field(default=[], description="Tenant ids (or slugs) not to invoice in this run.")
+    only_segment: str | None = Field(default=None, description="Invoice only tenants of this segment.")
+    force: bool = Field(default=False, description="Rewrite drafts even when unchanged. Never touches issued ones.")
+
+
+def _exclusion_reason(tenant, config: InvoiceRunConfig) -> str | None:
+    if tenant.tenant_id in config.exclude_tenants or tenant.slug in config.exclude_tenants:
+        return "excluded by run config exclude_tenants"
+    if config.only_segment and tenant.segment != config.only_segment:
+        return f"segment {tenant.segment!r} outside only_segment={config.only_segment!r}"
+    return None
+
+
+def invoice_window(conn, window: Period, config: InvoiceRunConfig, now: datetime) -> list[tuple[str, str, str]]:
+    """Compute and write every month of the window; returns (period, tenant, outcome) rows."""
+    outcomes = []
+    for month in months_in(window):
+        inputs = load_tenant_inputs(conn, month)
+        unknown = set(config.exclude_tenants) - {t.tenant.tenant_id for t in inputs.values()} - {
+            t.tenant.slug for t in inputs.values()}
+        if unknown:
+            raise ValueError(f"exclude_tenants names unknown tenants: {', '.join(sorted(unknown))}")
+        conn.execute("DELETE FROM revenue.invoice_exclusions WHERE period_start = ?", [month.start.replace(tzinfo=None)])
+        conn.execute("DELETE FROM revenue.credit_availability WHERE period_start = ?", [month.start.replace(tzinfo=None)])
+        for tenant_inputs in inputs.values():
+            tenant = tenant_inputs.tenant
+            reason = _exclusion_reason(tenant, config)
+            invoiced: set[str] = set()
+            if reason is None:
+                q = quote_tenant(tenant_inputs, month)
+                invoiced = {line.subscription_id for line in q.lines}
+                record_credit_availability(conn, month, tenant.tenant_id, q)
+                plan = plan_documents(tenant, q, store.existing_documents(conn, tenant.tenant_id, month),
+                                      config.force)
+                if plan.replaces_draft:
+                    store.delete_draft(conn, plan.replaces_draft)
+                if plan.write:
+                    store.insert_document(conn, plan.write, now)
+                outcome = plan.outcome
+            else:
+                outcome = PlanOutcome.EXCLUDED
+            for item in tenant_inputs.subscriptions:
+                sub = item.subscription
+                if sub.subscription_id not in invoiced:
+                    conn.execute("INSERT INTO revenue.invoice_exclusions VALUES (?, ?, ?, ?)",
+                                 [month.start.replace(tzinfo=None), tenant.tenant_id, sub.subscription_id,
+                                  reason or "no billable time or usage in the period (e.g. a whole-period trial)"])
+            if tenant_inputs.subscriptions:
+                outcomes.append((month.label, tenant.slug, outcome))
+    return outcomes
+
+
+def record_credit_availability(conn, month: Period, tenant_id: str, q) -> None:
+    """What each credit could give this period, so the ledger can say what was granted and expired."""
+    insert_rows(conn, "revenue.credit_availability", [
+        [month.start.replace(tzinfo=None), tenant_id, c.credit_grant_id, c.kind, c.deployment_id, c.available,
+         c.expires_at.replace(tzinfo=None) if c.expires_at else None] for c in q.credits])
+
+
+def invoice_findings(conn, start, end) -> dict[str, list[tuple[str, str]]]:
+    found: dict[str, list[tuple[str, str]]] = {}
+    for finding, subject, detail in conn.execute(read_sql("invoicing/check_invoices.sql"),
+                                                 {"window_start": start, "window_end": end}).fetchall():
+        found.setdefault(finding, []).append((subject, detail))
+    for subject, detail in store.changed_issued_documents(conn, start, end):
+        found.setdefault("issued_invoice_changed", []).append((subject, detail))
+    return found
+
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("tenant_invoices", group_name="revenue", kinds={"duckdb"}, owners=["team:billing"],
+                     partitions_def=MONTHLY["partitions_def"],
+                     deps=["metered_usage", "source_tenants", "source_subscriptions", "source_plan_catalogue"],
+                     description="One invoice per tenant and month (plus credit notes / supplementary invoices "
+                                 "that correct issued ones). Drafts are recomputed; issued documents never change."),
+        dg.AssetSpec("tenant_invoice_lines", group_name="revenue", kinds={"duckdb"}, owners=["team:billing"],
+                     partitions_def=MONTHLY["partitions_def"], deps=["metered_usage"],
+                     description="Rated lines of every document, tagged with deployment, metric and plan version."),
+    ],
+    check_specs=[dg.AssetCheckSpec(name, asset="tenant_invoices", description=desc, blocking=True)
+                 for name, (_, _, desc) in CHECKS.items()],
+    **MONTHLY,
+)
+def tenant_invoices(context: dg.AssetExecutionContext, config: InvoiceRunConfig, warehouse: WarehouseResource):
+    """Rate every tenant's usage with the quote engine and write the month's documents."""
+    start, end = month_window(context)
+    window = Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))
+    now = datetime.now(UTC)
+    with warehouse.connect() as conn:
+        with transaction(conn):
+            outcomes = invoice_window(conn, window, config, now)
+        findings = invoice_findings(conn, start, end)
+        params = {"window_start": start, "window_end": end}
+        totals = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE status = 'draft'), count(*) FILTER (WHERE document_type <> "
+            "'invoice') FROM revenue.tenant_invoices WHERE period_start >= $window_start AND period_start < "
+            "$window_end", params).fetchone()
+        line_count = conn.execute(
+            "SELECT count(*) FROM revenue.tenant_invoice_lines l JOIN revenue.tenant_invoices i USING (invoice_id) "
+            "WHERE i.period_start >= $window_start AND i.period_start < $window_end", params).fetchone()[0]
+        preview = markdown_preview(conn, read_sql("invoicing/invoice_preview.sql"), params, limit=30)
+        invoice_schema = table_schema(conn, "revenue.tenant_invoices")
+        line_schema = table_schema(conn, "revenue.tenant_invoice_lines")
+    summary = {}
+    for _, _, outcome in outcomes:
+        summary[outcome] = summary.get(outcome, 0) + 1
+    yield dg.MaterializeResult(asset_key="tenant_invoices", metadata={
+        "dagster/row_count": totals[0], "drafts": totals[1], "corrections": totals[2],
+        "window": window_label(start, end), "outcomes": dg.MetadataValue.json(summary),
+        "tenants": dg.MetadataValue.md(md_table(outcomes, ("period", "tenant", "outcome"))),
+        "preview": dg.MetadataValue.md(preview), "dagster/column_schema": invoice_schema,
+    })
+    yield dg.MaterializeResult(asset_key="tenant_invoice_lines", metadata={
+        "dagster/row_count": line_count, "dagster/column_schema": line_schema})
+    for name, (kinds, severity, _) in CHECKS.items():
+        rows = [row for kind in kinds for row in findings.get(kind, [])]
+        yield dg.AssetCheckResult(
+            asset_key="tenant_invoices", check_name=name, passed=not rows, severity=severity,
+            metadata={"findings": len(rows),
+                      "details": dg.MetadataValue.md(md_table(rows, ("document", "detail"))) if rows else "none"})
+
+
+# --- issue_invoices ----------------------------------------------------------------------------
+
+class IssueConfig(dg.Config):
+    period: str = Field(description="Month to issue, YYYY-MM. Every draft of that month becomes issued.")
+    issued_by: str = Field(default="dagster", description="Who issues (recorded in revenue.invoice_issue_log).")
+
+
+@dg.op(pool=DUCKDB_POOL)
+def issue_month_drafts(context: dg.OpExecutionContext, config: IssueConfig, warehouse: WarehouseResource) -> None:
+    """Drafts of the month become issued; from now on only correction documents can change what is billed."""
+    try:
+        month = parse_month(config.period)
+    except PeriodError as exc:
+        raise dg.Failure(f"period: {exc}") from None
+    start, end = month.start.replace(tzinfo=None), month.end.replace(tzinfo=None)
+    with warehouse.connect() as conn, transaction(conn):
+        issued = store.issue_drafts(conn, start, end, config.issued_by, datetime.now(UTC))
+    context.add_output_metadata({"issued": len(issued), "period": month.label})
+    context.log.info(f"issued {len(issued)} document(s) for {month.label}")
+
+
+@dg.job(description="Issue every draft invoice (and correction) of one month. Issued documents are immutable.",
+        tags={"kind": "revenue"})
+def issue_invoices():
+    issue_month_drafts()
+
+
+# --- preview_invoice ---------------------------------------------------------------------------
+
+class PreviewConfig(dg.Config):
+    tenant: str = Field(description="Tenant id or slug.")
+    period: str = Field(description="Month, YYYY-MM (its metered usage must be materialized).")
+
+
+@dg.op(pool=DUCKDB_POOL)
+def preview_tenant_invoice(context: dg.OpExecutionContext, config: PreviewConfig, warehouse: WarehouseResource):
+    """The same quote engine as the invoices, nothing written."""
+    with warehouse.connect(read_only=True) as conn:
+        try:
+            q, rows = preview_rows(conn, config.tenant, config.period)
+        except ValueError as exc:
+            raise dg.Failure(str(exc)) from None
+    context.add_output_metadata({
+        "lines": dg.MetadataValue.md(md_table(rows, ("kind", "description", "quantity", "amount"))),
+        "subtotal_minor": q.subtotal, "tax_minor": q.tax, "total_minor": q.total, "currency": q.currency,
+    })
+
+
+@dg.job(description="Preview one tenant's invoice for one month: lines and totals in the run's metadata.",
+        tags={"kind": "revenue"})
+def preview_invoice():
+    preview_tenant_invoice()

@@ -1,0 +1,19 @@
+"""Everything invoicing contributes to the code location, bound to its resources."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import dagster as dg
+
+from billing_assets.assets_common import bind_resources
+from billing_assets.revenue.invoicing import assets, credit_assets
+from billing_assets.warehouse.resource import warehouse_from_environment
+
+
+def build(resources: Mapping[str, dg.ConfigurableResource] | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[assets.tenant_invoices, credit_assets.credit_ledger],
+        jobs=[assets.issue_invoices, assets.preview_invoice],
+        resources=bind_resources(resources, warehouse=warehouse_from_environment),
+    )

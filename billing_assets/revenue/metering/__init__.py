@@ -1,0 +1,1 @@
+"""Metered usage: deduplicated usage events and resource-hours per deployment, metric and month."""

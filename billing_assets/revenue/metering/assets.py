@@ -1,0 +1,97 @@
+"""Metered usage per (tenant, deployment, metric, month): deduplicated events plus resource-hours."""
+
+
+import dagster as dg
+from pydantic import Field
+
+from billing_assets.assets_common import MONTHLY, md_table, month_window, table_schema, window_label
+from billing_assets.sql_files import read_sql
+from billing_assets.warehouse import markdown_preview, run_sql, transaction
+from billing_assets.warehouse.resource import WarehouseResource
+
+CHECKS = {  # check name -> (finding, severity, description)
+    "no_unknown_deployments_or_metrics": ("unknown_reference", dg.AssetCheckSeverity.WARN,
+                                          "Events naming unknown deployments or metrics are listed, never dropped."),
+    "no_negative_quantities": ("negative_quantity", dg.AssetCheckSeverity.ERROR,
+                               "Negative quantities are refused (kept in revenue.usage_rejections)."),
+    "active_deployments_have_usage": ("resources_without_usage", dg.AssetCheckSeverity.WARN,
+                                      "A subscribed deployment running droplets but reporting no usage events."),
+    "usage_only_while_active": ("usage_while_inactive", dg.AssetCheckSeverity.WARN,
+                                "Usage for a deployment that did not exist during the period."),
+}
+
+
+class MeteringConfig(dg.Config):
+    late_usage_grace_hours: int = Field(
+        default=3, ge=0, le=24 * 31,
+        description="Events received later than this many hours after month end are late usage. "
+                    "The default matches the month close at 03:00 UTC on the 1st.")
+
+
+def check_findings(conn, start, end) -> dict[str, list[tuple]]:
+    rows = conn.execute(read_sql("metering/check_usage.sql"),
+                        {"window_start": start, "window_end": end}).fetchall()
+    found: dict[str, list[tuple]] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append(row[1:])
+    return found
+
+
+
+@dg.asset(
+    **MONTHLY,
+    group_name="revenue",
+    kinds={"sql", "duckdb"},
+    owners=["team:billing"],
+    deps=["source_usage_events", "source_cloud_resources", "source_deployments", "source_plan_catalogue",
+          "source_subscriptions"],
+    check_specs=[dg.AssetCheckSpec(name, asset="metered_usage", description=desc)
+                 for name, (_, _, desc) in CHECKS.items()],
+)
+def metered_usage(context: dg.AssetExecutionContext, config: MeteringConfig, warehouse: WarehouseResource):
+    """Billable quantity per deployment, metric and month.
+
+    Events are deduplicated by idempotency key across all months (first received wins) and
+    reversed events are excluded; resource-hours come from cloud resource lifetimes. Events
+    received after the cut-off (month end + grace) are counted as `late_quantity` and listed in
+    revenue.late_usage, so invoicing can bill them through a correction instead of losing them.
+    """
+    start, end = month_window(context)
+    params = {"window_start": start, "window_end": end, "grace_hours": config.late_usage_grace_hours}
+    with warehouse.connect() as conn:
+        with transaction(conn):
+            run_sql(conn, "metering/metered_usage.sql", params)
+        window = "period_start >= $window_start AND period_start < $window_end"
+        stats = conn.execute(
+            f"SELECT count(*), coalesce(sum(duplicate_count), 0), coalesce(sum(late_quantity), 0) "  # noqa: S608
+            f"FROM revenue.metered_usage WHERE {window}", {"window_start": start, "window_end": end}).fetchone()
+        late_events = conn.execute(f"SELECT count(*) FROM revenue.late_usage WHERE {window}",  # noqa: S608
+                                   {"window_start": start, "window_end": end}).fetchone()[0]
+        findings = check_findings(conn, start, end)
+        preview = markdown_preview(
+            conn, "SELECT strftime(period_start, '%Y-%m') AS period, deployment_id, metric, quantity, late_quantity, "
+                  "duplicate_count FROM revenue.metered_usage WHERE period_start >= $window_start AND "
+                  "period_start < $window_end ORDER BY quantity DESC",
+            {"window_start": start, "window_end": end})
+        schema = table_schema(conn, "revenue.metered_usage")
+    checks = []
+    for name, (finding, severity, _) in CHECKS.items():
+        rows = findings.get(finding, [])
+        checks.append(dg.AssetCheckResult(
+            check_name=name, passed=not rows, severity=severity,
+            metadata={"findings": len(rows), "details": dg.MetadataValue.md(md_table(
+                [(f"{p:%Y-%m}", d, m, detail) for p, d, m, detail in rows], ("period", "deployment", "metric", "detail")))
+                if rows else "none"}))
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": stats[0],
+            "window": window_label(start, end),
+            "duplicates_dropped": int(stats[1]),
+            "late_events": late_events,
+            "late_quantity": int(stats[2]),
+            "late_usage_grace_hours": config.late_usage_grace_hours,
+            "dagster/column_schema": schema,
+            "preview": dg.MetadataValue.md(preview),
+        },
+        check_results=checks,
+    )

@@ -1,0 +1,16 @@
+"""Everything metering contributes to the code location, bound to its resources."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import dagster as dg
+
+from billing_assets.assets_common import bind_resources
+from billing_assets.revenue.metering import assets
+from billing_assets.warehouse.resource import warehouse_from_environment
+
+
+def build(resources: Mapping[str, dg.ConfigurableResource] | None = None) -> dg.Definitions:
+    return dg.Definitions(assets=[assets.metered_usage],
+                          resources=bind_resources(resources, warehouse=warehouse_from_environment))

@@ -1,0 +1,1 @@
+"""Payments: issued documents pushed to Stripe, collection read back, reversals, the double-entry journal."""

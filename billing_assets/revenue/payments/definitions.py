@@ -1,0 +1,26 @@
+"""Everything payments contributes to the code location, bound to its resources."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import dagster as dg
+
+from billing_assets.assets_common import bind_resources
+from billing_assets.revenue.payments import assets, reversals
+from billing_assets.revenue.payments.resources import stripe_from_environment
+from billing_assets.settings import schedule_status
+from billing_assets.warehouse.resource import warehouse_from_environment
+
+stripe_sync_schedule = dg.ScheduleDefinition(
+    name="stripe_sync_daily_schedule", job=assets.stripe_sync, cron_schedule="17 4 * * *",
+    execution_timezone="UTC", default_status=schedule_status())
+
+
+def build(resources: Mapping[str, dg.ConfigurableResource] | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[assets.stripe_invoices, assets.stripe_payments, assets.ledger_entries],
+        jobs=[reversals.reverse_usage_event, reversals.reverse_payment, assets.stripe_sync],
+        schedules=[stripe_sync_schedule],
+        resources=bind_resources(resources, warehouse=warehouse_from_environment, stripe=stripe_from_environment),
+    )

@@ -1,0 +1,116 @@
+"""The DuckDB warehouse: one file, one writer, short connections, window-replacing writes.
+
+DuckDB lets one process hold a file read-write. Every asset that opens it is in the Dagster
+pool `duckdb` (limit 1); on top of that, opening retries briefly on a lock so a notebook that
+holds the file for a moment does not fail a month close. A read-write open brings the schema up
+to this release first (billing_assets.warehouse.migrations), so the pool's one writer is also the
+only one that ever migrates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from billing_assets.periods import naive
+from billing_assets.sql_files import read_sql, statements
+from billing_assets.warehouse.migrations import apply_migrations, pending_migrations
+
+
+class WarehouseLockedError(RuntimeError):
+    """Another process holds the DuckDB file."""
+
+
+class WarehouseOutdatedError(RuntimeError):
+    """A read-only reader met a warehouse that still has migrations to apply."""
+
+
+@contextmanager
+def open_warehouse(path: str | Path, *, read_only: bool = False, lock_timeout_s: float = 60.0
+                   ) -> Iterator[duckdb.DuckDBPyConnection]:
+    path = Path(path)
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"warehouse {path} does not exist yet: materialize the pipeline first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline, delay = time.monotonic() + lock_timeout_s, 0.2
+    while True:
+        try:
+            conn = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise WarehouseLockedError(f"cannot open warehouse {path}: {exc}") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    try:
+        conn.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            apply_migrations(conn)
+        elif pending := pending_migrations(conn):
+            raise WarehouseOutdatedError(
+                f"warehouse {path} lacks {len(pending)} migration(s) of this release ({pending[0].label} …): "
+                "run `billing-assets migrate` (or any warehouse job) once, then read it")
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: a failed write leaves the warehouse as it was."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def window_params(start: datetime, end: datetime) -> dict[str, datetime]:
+    return {"window_start": naive(start), "window_end": naive(end)}
+
+
+def run_sql(conn: duckdb.DuckDBPyConnection, relative: str, params: dict | None = None) -> None:
+    """Run every statement of a file in sql/ with named parameters (`$window_start`, ...)."""
+    for statement in statements(read_sql(relative)):
+        used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+        conn.execute(statement, used)
+
+
+def table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema, name = table.split(".")
+    return [r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position", [schema, name]).fetchall()]
+
+
+def insert_rows(conn: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Sequence],
+                columns: Sequence[str] | None = None) -> int:
+    """Append rows to one of our tables in a single statement: the rows become one polars frame that
+    DuckDB reads through Arrow (exact Decimals, no per-row round trip). `table` is one of our own
+    constant names; `columns` defaults to the table's columns in order."""
+    if not rows:
+        return 0
+    columns = list(columns or table_columns(conn, table))
+    frame = pl.DataFrame([list(r) for r in rows], schema=columns, orient="row", infer_schema_length=None)
+    name = f"_insert_{table.replace('.', '_')}"
+    conn.register(name, frame)
+    try:
+        listed = ", ".join(f'"{c}"' for c in columns)
+        conn.execute(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {name}")  # noqa: S608 - our own names
+    finally:
+        conn.unregister(name)
+    return len(rows)
+
+
+def markdown_preview(conn: duckdb.DuckDBPyConnection, query: str, params: dict | None = None,
+                     limit: int = 10) -> str:
+    frame = conn.execute(f"SELECT * FROM ({query}) LIMIT {int(limit)}", params or {}).df()  # noqa: S608
+    return frame.to_markdown(index=False) if len(frame) else "_no rows_"

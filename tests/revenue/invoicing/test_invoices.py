@@ -1,0 +1,163 @@
+"""Tenant invoices through the assets: the pilot case, re-runs, issue, corrections, config errors."""
+
+import sqlite3
+
+import dagster as dg
+import pytest
+
+from billing_assets.revenue.invoicing.preview import preview_rows
+from billing_assets.sample_world import stable_id
+from tests.revenue.metering.test_metering import PILOT, SNAPSHOT
+
+ACME = stable_id("tenant", "acme")
+INVOICES = [*SNAPSHOT, "metered_usage", "tenant_invoices", "tenant_invoice_lines"]
+
+
+def invoice(env, month="2026-04", **kw):
+    return env.materialize(INVOICES, partition_key=f"{month}-01", **kw)
+
+
+def documents(env, tenant=ACME, month="2026-04"):
+    with env.connect() as conn:
+        return conn.execute(
+            "SELECT invoice_number, document_type, status, subtotal_minor, tax_minor, total_minor, corrects_invoice_id "
+            "FROM revenue.tenant_invoices WHERE tenant_id = ? AND period_start = ? ORDER BY correction_seq",
+            [tenant, f"{month}-01"]).fetchall()
+
+
+def outcomes(result):
+    meta = next(m for m in result.asset_materializations_for_node("tenant_invoices")
+                if m.asset_key == dg.AssetKey("tenant_invoices")).metadata
+    return meta["outcomes"].value
+
+
+def issue(env, month="2026-04"):
+    job = env.defs.resolve_job_def("issue_invoices")
+    return job.execute_in_process(run_config={"ops": {"issue_month_drafts": {"config": {"period": month}}}})
+
+
+def test_pilot_invoice_to_the_cent_and_rerun_skips(env):
+    first = invoice(env)
+    assert documents(env) == [("INV-202604-ACME", "invoice", "draft", 6422, 642, 7064, None)]
+    assert all(e.passed for e in first.get_asset_check_evaluations())
+    with env.connect() as conn:
+        lines = conn.execute(
+            "SELECT kind, description, amount_minor, deployment_id, metric, l.tax_rate FROM revenue.tenant_invoice_lines "
+            "l JOIN revenue.tenant_invoices i USING (invoice_id) WHERE i.invoice_number = 'INV-202604-ACME' "
+            "ORDER BY line_number").fetchall()
+        rows_before = conn.execute("SELECT * FROM revenue.tenant_invoices ORDER BY ALL").fetchall()
+    assert [(k, a) for k, _, a, _, _, _ in lines] == [("plan_base", 5000), ("addon", 750), ("overage", 672),
+                                                      ("tax", 642)]
+    assert lines[1][1] == "acme-studio: Addon: storage_50gb"
+    assert lines[2][3] == PILOT and lines[2][4] == "droplet_hours"
+    assert lines[3][3] is None and str(lines[3][5]) == "0.100000"
+    second = invoice(env)
+    assert outcomes(second) == {"unchanged": 9}
+    with env.connect() as conn:
+        assert conn.execute("SELECT * FROM revenue.tenant_invoices ORDER BY ALL").fetchall() == rows_before
+    assert outcomes(invoice(env, run_config={"ops": {"tenant_invoices": {"config": {"force": True}}}})) == {
+        "recomputed": 9}
+
+
+def test_issued_invoice_is_never_changed_late_usage_becomes_a_supplementary_invoice(env):
+    invoice(env)
+    assert issue(env).success
+    conn = sqlite3.connect(env.root / "source.sqlite")
+    conn.execute("INSERT INTO cloud_resources VALUES ('r-late', ?, 'digitalocean', 'droplet', '9', NULL, 'late', "
+                 "'s-1vcpu-1gb', 'syd1', '2026-04-01 00:00:00', '2026-04-06 00:00:00')", [PILOT])
+    conn.commit()
+    conn.close()
+    result = invoice(env)
+    docs = documents(env)
+    assert docs[0] == ("INV-202604-ACME", "invoice", "issued", 6422, 642, 7064, None)
+    assert docs[1][:6] == ("SUP-202604-ACME-1", "supplementary_invoice", "draft", 120, 12, 132)
+    assert outcomes(result)["corrected"] == 1
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    # Re-running changes nothing; issuing the correction then re-running adds nothing new.
+    assert outcomes(invoice(env)) == {"unchanged": 1, "skipped-issued": 8}
+    issue(env)
+    assert outcomes(invoice(env)) == {"skipped-issued": 9}
+
+
+def test_tampering_with_an_issued_invoice_is_caught(env):
+    invoice(env)
+    issue(env)
+    import duckdb
+
+    with duckdb.connect(str(env.warehouse_path)) as conn:
+        conn.execute("UPDATE revenue.tenant_invoice_lines SET description = 'edited' WHERE kind = 'addon'")
+    result = invoice(env, raise_on_error=False)
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not checks["issued_invoices_unchanged"].passed
+
+
+def test_run_config_filters_and_validates(env):
+    result = invoice(env, run_config={"ops": {"tenant_invoices": {"config": {
+        "exclude_tenants": ["acme"], "only_segment": None}}}})
+    assert documents(env) == []
+    with env.connect() as conn:
+        reason = conn.execute("SELECT DISTINCT reason FROM revenue.invoice_exclusions WHERE tenant_id = ?",
+                              [ACME]).fetchall()
+    assert reason == [("excluded by run config exclude_tenants",)]
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    luxor = invoice(env, month="2026-05", run_config={"ops": {"tenant_invoices": {"config": {"only_segment": "luxor"}}}})
+    assert outcomes(luxor) == {"created": 2, "excluded": 7}
+    with pytest.raises(Exception, match="unknown tenants: nobody"):
+        invoice(env, run_config={"ops": {"tenant_invoices": {"config": {"exclude_tenants": ["nobody"]}}}})
+
+
+def test_preview_uses_the_same_engine_and_validates_its_fields(env):
+    invoice(env)
+    with env.connect() as conn:
+        q, rows = preview_rows(conn, "acme", "2026-04")
+        assert q.total == 7064 and rows[-1] == ("", "Total", "", "USD 70.64")
+        with pytest.raises(ValueError, match="^tenant:"):
+            preview_rows(conn, "nobody", "2026-04")
+        with pytest.raises(ValueError, match="^period:"):
+            preview_rows(conn, "acme", "April")
+        with pytest.raises(ValueError, match="not been materialized"):
+            preview_rows(conn, "acme", "2026-09")
+    job = env.defs.resolve_job_def("preview_invoice")
+    result = job.execute_in_process(run_config={"ops": {"preview_tenant_invoice": {"config": {
+        "tenant": "acme", "period": "2026-04"}}}})
+    assert result.success
+    meta = next(e for e in result.all_events if e.is_successful_output).event_specific_data.metadata
+    assert meta["total_minor"].value == 7064 and "Addon: storage_50gb" in meta["lines"].value
+    bad = job.execute_in_process(run_config={"ops": {"preview_tenant_invoice": {"config": {
+        "tenant": "acme", "period": "2026-4x"}}}}, raise_on_error=False)
+    assert not bad.success
+
+
+def test_issue_job_refuses_a_bad_period(env):
+    job = env.defs.resolve_job_def("issue_invoices")
+    result = job.execute_in_process(run_config={"ops": {"issue_month_drafts": {"config": {"period": "13/2026"}}}},
+                                    raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "period" in str(failure.event_specific_data.error.message)
+
+
+def test_a_late_usage_event_after_issue_becomes_a_supplementary_invoice(env):
+    bondi = stable_id("tenant", "bondi-labs")
+    invoice(env)
+    assert issue(env).success
+    issued_before = documents(env, tenant=bondi)
+    conn = sqlite3.connect(env.root / "source.sqlite")
+    conn.execute("INSERT INTO usage_events VALUES ('late-evt', 'late-key', ?, 'api_requests', 250000, "
+                 "'2026-04-28 10:00:00', '2026-05-09 08:00:00')", [stable_id("deployment", "bondi-api")])
+    conn.commit()
+    conn.close()
+    result = invoice(env)
+    docs = documents(env, tenant=bondi)
+    assert docs[0] == issued_before[0]                      # the issued invoice is untouched
+    assert docs[1][1:3] == ("supplementary_invoice", "draft") and docs[1][6] is not None  # references the original
+    with env.connect() as c:
+        late = c.execute("SELECT quantity FROM revenue.late_usage WHERE event_id = 'late-evt'").fetchall()
+        delta = c.execute("SELECT l.kind, l.metric, l.amount_minor FROM revenue.tenant_invoice_lines l JOIN "
+                          "revenue.tenant_invoices i USING (invoice_id) WHERE i.invoice_number = ? ORDER BY l.line_number",
+                          [docs[1][0]]).fetchall()
+    assert late == [(250000,)]
+    # bondi-api's graduated api_requests: 250,000 more units at 0.002 cents = 500 cents, plus 10% GST
+    assert delta == [("overage", "api_requests", 500), ("tax", None, 50)]
+    assert docs[1][3:6] == (500, 50, 550)
+    assert all(c.passed for c in result.get_asset_check_evaluations())
