@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import sys
@@ -30,15 +31,21 @@ def _prepare_dagster_home() -> Path:
 
 
 def ensure_sample_world(force: bool = False) -> bool:
-    """Create the sample world unless it exists; returns True when it was created."""
+    """Create the sample world unless it exists and was written for this release's source contract
+    (a sample world from before a contract change is rewritten); returns True when it was created."""
     from billing_assets.sample_world import write_sample_world
+    from billing_assets.sql_files import read_sql
 
     where = locations()
-    if where.sample_source_path.exists() and where.do_export_dir.exists() and not force:
+    contract = hashlib.sha256(read_sql("source/schema.sql").encode()).hexdigest()
+    marker = where.home / "sample-world.contract-sha256"
+    current = marker.exists() and marker.read_text().strip() == contract
+    if where.sample_source_path.exists() and where.do_export_dir.exists() and current and not force:
         return False
     if where.do_export_dir.exists():
         shutil.rmtree(where.do_export_dir)
     write_sample_world(where.sample_source_path, where.do_export_dir)
+    marker.write_text(contract + "\n")
     return True
 
 

@@ -112,6 +112,7 @@ def _charges(family: str, droplet_unit: str | None, version_id: str) -> tuple[li
             "plan_version_id": version_id, "metric": metric, "charge_model": model,
             "included_quantity": included, "unit_amount_decimal": unit,
             "package_size": package_size, "package_amount_minor": package_amount,
+            "included_quantity_prorated": True,
         })
 
     def tier(metric, index, up_to, unit, flat=0):

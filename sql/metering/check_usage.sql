@@ -1,5 +1,6 @@
 -- Findings of the metered-usage checks for [$window_start, $window_end), one row per finding.
 -- finding: unknown_reference | negative_quantity | resources_without_usage | usage_while_inactive
+--          | unbilled_usage
 SELECT 'unknown_reference' AS finding, period_start, deployment_id, metric,
        reason || ' (event ' || event_id || ', quantity ' || quantity || ')' AS detail
 FROM revenue.usage_rejections
@@ -26,4 +27,11 @@ SELECT 'usage_while_inactive', u.period_start, u.deployment_id, u.metric,
 FROM revenue.metered_usage u JOIN staging.deployments d USING (deployment_id)
 WHERE u.period_start >= $window_start AND u.period_start < $window_end AND u.source = 'events'
   AND (d.created_at >= u.period_end OR coalesce(d.deleted_at, u.period_end) <= u.period_start)
+UNION ALL
+SELECT 'unbilled_usage', billing_period_start, deployment_id, metric,
+       reason || ': ' || sum(quantity) || ' not billed (' || count(*) || ' ' || source || ' row(s), occurred '
+       || min(covered_from) || ' .. ' || max(covered_to) || ')'
+FROM revenue.unbilled_usage
+WHERE billing_period_start >= $window_start AND billing_period_start < $window_end
+GROUP BY billing_period_start, deployment_id, metric, reason, source
 ORDER BY finding, period_start, deployment_id, metric;

@@ -1,4 +1,5 @@
--- Metered usage for every month in [$window_start, $window_end).
+-- Metered usage for every month in [$window_start, $window_end): what each deployment used, for analysts
+-- and reconciliation (what invoices bill is revenue.billable_usage, from billable_usage.sql).
 -- Events are deduplicated by idempotency key across ALL staged events (first received wins),
 -- so a retry that lands in another month is still one event. Reversed keys, unknown deployments
 -- or metrics and negative quantities never reach metered_usage; the last three are kept in
@@ -69,7 +70,9 @@ DELETE FROM revenue.late_usage WHERE period_start >= $window_start AND period_st
 
 INSERT INTO revenue.late_usage
 SELECT period_start, event_id, idempotency_key, tenant_id, deployment_id, metric, quantity, occurred_at,
-       received_at, cutoff_at
+       received_at, cutoff_at,
+       greatest(period_start + INTERVAL 1 MONTH,
+                date_trunc('month', received_at - to_hours(CAST($grace_hours AS BIGINT))))  -- see billable_usage.sql
 FROM exceptional_events WHERE rejection IS NULL AND received_at >= cutoff_at;
 
 DELETE FROM revenue.usage_rejections WHERE period_start >= $window_start AND period_start < $window_end;

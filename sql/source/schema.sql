@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS plan_version_charges (
     unit_amount_decimal    VARCHAR(32),
     package_size           BIGINT      CHECK (package_size IS NULL OR package_size > 0),
     package_amount_minor   BIGINT      CHECK (package_amount_minor IS NULL OR package_amount_minor >= 0),
+    -- TRUE: a plan phase covering part of the period gets that share of the included quantity.
+    included_quantity_prorated BOOLEAN NOT NULL DEFAULT TRUE,
     PRIMARY KEY (plan_version_id, metric)
 );
 

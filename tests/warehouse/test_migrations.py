@@ -106,39 +106,51 @@ def build_release_0_1_0_warehouse(path, data_from) -> None:
             for statement in statements(migration.sql):
                 conn.execute(statement)
         conn.execute(f"ATTACH '{data_from}' AS src (READ_ONLY)")
-        for schema, table in conn.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
-                "ORDER BY 1, 2").fetchall():
-            conn.execute(f'DELETE FROM "{schema}"."{table}"')  # reference rows the DDL seeded come with the copy
-            conn.execute(f'INSERT INTO "{schema}"."{table}" BY NAME SELECT * FROM src."{schema}"."{table}"')
+        for table, columns in table_columns(conn).items():  # the columns 0.1.0 had; later ones are additions
+            listed = ", ".join(f'"{c}"' for c in columns)
+            conn.execute(f"DELETE FROM {table}")  # reference rows the DDL seeded come with the copy
+            conn.execute(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM src.{table}")
         conn.execute("DETACH src")
 
 
-def table_rows(conn) -> dict[str, list[tuple]]:
+def table_columns(conn) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for schema, table, column in conn.execute(
+            "SELECT c.schema_name, c.table_name, c.column_name FROM duckdb_columns() c JOIN duckdb_tables() t "
+            "USING (database_name, schema_name, table_name) WHERE c.database_name = current_database() "
+            "AND c.schema_name <> 'meta' ORDER BY 1, 2, c.column_index").fetchall():
+        out.setdefault(f"{schema}.{table}", []).append(column)
+    return out
+
+
+def table_rows(conn, columns: dict[str, list[str]]) -> dict[str, list[tuple]]:
+    """Every row of every table, as the given columns (the old release's: new columns are additions)."""
     out = {}
-    for schema, table in conn.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name <> 'meta' ORDER BY 1, 2").fetchall():
-        out[f"{schema}.{table}"] = sorted(conn.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall(), key=repr)
+    for table, cols in columns.items():
+        listed = ", ".join(f'"{c}"' for c in cols)
+        out[table] = sorted(conn.execute(f"SELECT {listed} FROM {table}").fetchall(), key=repr)
     return out
 
 
 def test_a_release_0_1_0_warehouse_upgrades_in_place_with_no_row_lost(env, tmp_path):
-    env.month_close("2026-01-01", "2026-10-01")
+    # A grace of a month keeps every event on time: release 0.1.0 had no prior_period_usage lines.
+    env.month_close("2026-01-01", "2026-10-01",
+                    run_config={"ops": {"metered_usage": {"config": {"late_usage_grace_hours": 744}}}})
     issue = env.defs.resolve_job_def("issue_invoices")
     assert issue.execute_in_process(run_config={"ops": {"issue_month_drafts": {"config": {"period": "2026-03"}}}}).success
     env.materialize(["ledger_entries"])
     old = tmp_path / "release_0_1_0.duckdb"
     build_release_0_1_0_warehouse(old, env.warehouse_path)
     with duckdb.connect(str(old)) as conn:
-        before = table_rows(conn)
+        old_columns = table_columns(conn)
+        before = table_rows(conn, old_columns)
     assert sum(map(len, before.values())) > 1000 and before["cogs.cost_line_matches"], "the copy holds real data"
     assert {t for t, rows in before.items() if not rows} <= {  # what a month close without Stripe leaves empty
         "revenue.payment_reversals", "revenue.payments", "revenue.stripe_documents", "revenue.stripe_invoice_status",
-        "revenue.usage_event_reversals"}
+        "revenue.usage_event_reversals", "revenue.late_usage"}  # (and a month's grace leaves no event late)
 
     with open_warehouse(old) as conn:  # the resource's read-write open applies what is pending
-        after = table_rows(conn)
+        after = table_rows(conn, old_columns)
         versions = [r[0] for r in recorded(conn)]
         with pytest.raises(duckdb.ConstraintException):  # migration 0009's vocabulary is now enforced
             conn.execute("UPDATE cogs.cost_line_matches SET match_method = 'guess' WHERE line_number = 1")

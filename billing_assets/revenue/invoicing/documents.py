@@ -18,6 +18,9 @@ from billing_assets.periods import Period
 from billing_assets.revenue.invoicing.rating import LineKind, LineTotals, Quote, RatedLine, correction
 
 INVOICE_NAMESPACE = uuid.UUID("0c5b2a7e-9d1f-4e57-8a3c-6b2f1d9e4a70")
+# Line fields added after documents were first issued: left out of the content hash while empty, so a
+# document issued before they existed still hashes as it did.
+ADDED_LINE_FIELDS = {"usage_period_start"}
 
 
 class DocumentType(StrEnum):
@@ -98,6 +101,7 @@ class Document(LineTotals):
                 "unit_amount_minor": line.unit_amount, "amount_minor": line.amount, "tax_rate": line.tax_rate,
                 "service_start": line.service_start.replace(tzinfo=None) if line.service_start else None,
                 "service_end": line.service_end.replace(tzinfo=None) if line.service_end else None,
+                "usage_period_start": line.usage_period_start.replace(tzinfo=None) if line.usage_period_start else None,
             })
         return rows
 
@@ -106,7 +110,8 @@ class Document(LineTotals):
         """Hash of everything a customer sees, so an issued document can be proven unchanged."""
         header = [self.invoice_id, self.invoice_number, self.document_type, self.currency, self.subtotal, self.tax,
                   self.total, canonical(self.tax_rate)]
-        body = [[canonical(v) for k, v in row.items() if k != "line_id"] for row in self.line_rows()]
+        body = [[canonical(v) for k, v in row.items()
+                 if k != "line_id" and (k not in ADDED_LINE_FIELDS or v is not None)] for row in self.line_rows()]
         return hashlib.sha256(json.dumps([header, body]).encode()).hexdigest()
 
 

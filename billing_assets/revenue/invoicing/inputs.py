@@ -7,14 +7,16 @@ engine (rating.py) does the arithmetic; `quote_tenant` names the tenant in any e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
-from billing_assets.periods import Period, aware
+from billing_assets.periods import Period, aware, month_period
 from billing_assets.revenue.invoicing.documents import Tenant
 from billing_assets.revenue.invoicing.rating import (
     AddOn,
     AvailableCredit,
     CreditKind,
+    LateUsage,
     Phase,
     PlanVersion,
     Quote,
@@ -22,9 +24,11 @@ from billing_assets.revenue.invoicing.rating import (
     SubscriptionUsage,
     Tier,
     UsageCharge,
+    UsageKey,
     quote,
 )
 from billing_assets.revenue.invoicing.tax import tax_rate_for
+from billing_assets.sql_files import read_sql
 
 
 class InvoicingError(ValueError):
@@ -45,13 +49,14 @@ def load_catalogue(conn) -> dict[str, PlanVersion]:
             "FROM staging.plan_version_charge_tiers ORDER BY plan_version_id, metric, tier_index").fetchall():
         tiers.setdefault((version_id, metric), []).append(Tier(up_to, Decimal(unit), flat))
     charges: dict[str, list[UsageCharge]] = {}
-    for version_id, metric, model, included, unit, size, package in conn.execute(
+    for version_id, metric, model, included, unit, size, package, prorated in conn.execute(
             "SELECT plan_version_id, metric, charge_model, included_quantity, unit_amount_decimal, package_size, "
-            "package_amount_minor FROM staging.plan_version_charges ORDER BY plan_version_id, metric").fetchall():
+            "package_amount_minor, coalesce(included_quantity_prorated, TRUE) FROM staging.plan_version_charges "
+            "ORDER BY plan_version_id, metric").fetchall():
         charges.setdefault(version_id, []).append(UsageCharge(
             metric=metric, charge_model=model, included_quantity=included,
             unit_amount=Decimal(unit) if unit is not None else None, package_size=size, package_amount=package,
-            tiers=tuple(tiers.get((version_id, metric), ()))))
+            tiers=tuple(tiers.get((version_id, metric), ())), included_quantity_prorated=bool(prorated)))
     return {
         vid: PlanVersion(vid, code, version, currency, base, minimum, tuple(charges.get(vid, ())), allowance)
         for vid, code, version, currency, base, minimum, allowance in conn.execute(
@@ -80,8 +85,41 @@ def load_credits(conn, period: Period) -> dict[str, list[AvailableCredit]]:
     return out
 
 
+@dataclass
+class BilledUsage:
+    """What revenue.billable_usage says one invoice bills for one subscription."""
+
+    on_time: dict[UsageKey, int] = field(default_factory=dict)
+    late: dict[tuple[datetime, str], dict[datetime, int]] = field(default_factory=dict)   # (period, metric)
+    prior: dict[tuple[datetime, str], dict[datetime, int]] = field(default_factory=dict)  # -> phase -> qty
+
+    def late_usage(self) -> tuple[LateUsage, ...]:
+        return tuple(LateUsage(month_period(o.year, o.month), metric, quantity, self.prior.get((o, metric), {}))
+                     for (o, metric), quantity in sorted(self.late.items()))
+
+
+def load_billed_usage(conn, period: Period) -> dict[str, BilledUsage]:
+    """Per subscription: the period's on-time usage per (phase, metric), the late usage of earlier
+    periods billed now, and what earlier invoices already billed for those periods (the margin)."""
+    start = period.start.replace(tzinfo=None)
+    out: dict[str, BilledUsage] = {}
+    for sub_id, usage_start, phase_start, metric, quantity, prior in conn.execute(
+            read_sql("invoicing/billed_usage.sql"), {"period_start": start}).fetchall():
+        billed = out.setdefault(sub_id, BilledUsage())
+        phase = aware(phase_start)
+        if usage_start == start:
+            billed.on_time[(phase, metric)] = int(quantity)
+            continue
+        original = (aware(usage_start), metric)
+        if quantity:
+            billed.late.setdefault(original, {})[phase] = int(quantity)
+        if prior:
+            billed.prior.setdefault(original, {})[phase] = int(prior)
+    return out
+
+
 def load_tenant_inputs(conn, period: Period) -> dict[str, TenantInputs]:
-    """Every tenant with the subscriptions that overlap `period`, with the period's usage."""
+    """Every tenant with the subscriptions that overlap `period` or have late usage billed in it."""
     start, end = period.start.replace(tzinfo=None), period.end.replace(tzinfo=None)
     catalogue = load_catalogue(conn)
     tenants = {row[0]: TenantInputs(Tenant(*row)) for row in conn.execute(
@@ -102,22 +140,20 @@ def load_tenant_inputs(conn, period: Period) -> dict[str, TenantInputs]:
     for tenant_id, credits in load_credits(conn, period).items():
         if tenant_id in tenants:
             tenants[tenant_id].credits = credits
-    usage: dict[str, dict[str, int]] = {}
-    for deployment_id, metric, quantity in conn.execute(
-            "SELECT deployment_id, metric, quantity + late_quantity FROM revenue.metered_usage "
-            "WHERE period_start = ?", [start]).fetchall():
-        usage.setdefault(deployment_id, {})[metric] = int(quantity)
+    billed = load_billed_usage(conn, period)
     for row in conn.execute(
             "SELECT s.subscription_id, s.deployment_id, d.slug, d.tenant_id, s.started_at, s.trial_ends_at, "
             "s.canceled_at FROM staging.subscriptions s JOIN staging.deployments d USING (deployment_id) "
-            "WHERE s.started_at < ? AND (s.canceled_at IS NULL OR s.canceled_at > ?) ORDER BY s.subscription_id",
-            [end, start]).fetchall():
+            "WHERE (s.started_at < ? AND (s.canceled_at IS NULL OR s.canceled_at > ?)) "
+            "OR s.subscription_id IN (SELECT unnest(?)) ORDER BY s.subscription_id",
+            [end, start, sorted(sub_id for sub_id, b in billed.items() if b.late)]).fetchall():
         sub_id, deployment_id, slug, tenant_id, started, trial_end, canceled = row
         if tenant_id not in tenants:
             raise InvoicingError(f"subscription {sub_id}: deployment {slug} belongs to unknown tenant {tenant_id}")
         sub = Subscription(sub_id, deployment_id, slug, aware(started), tuple(phases.get(sub_id, ())),
                            tuple(add_ons.get(sub_id, ())), aware(trial_end), aware(canceled))
-        tenants[tenant_id].subscriptions.append(SubscriptionUsage(sub, usage.get(deployment_id, {})))
+        usage = billed.get(sub_id, BilledUsage())
+        tenants[tenant_id].subscriptions.append(SubscriptionUsage(sub, usage.on_time, usage.late_usage()))
     return tenants
 
 

@@ -2,16 +2,22 @@
 
 Pure: plain values in, plain values out; the invoice assets and the preview call the same code.
 
-Rules (README "How invoices are computed" has the long form):
-- Amounts are Decimal minor units until a line is finished, then rounded half-up once per line.
+Rules (README "How invoices are computed" has the long form; the scenario tests in
+tests/revenue/invoicing/scenarios/ work each one out by hand):
+- Amounts are Decimal minor units until a line is finished, then rounded half-up once per line; a
+  line that shows a unit amount has amount = quantity x unit amount, rounded half-up.
 - Billable window: the period ∩ [started_at, canceled_at), starting no earlier than the trial's end.
-- Base fee and add-ons are prorated by the exact seconds of the billable window they cover,
-  split at every plan change; adjacent phases on the same plan version are merged first, so
-  splitting a phase in two never changes a cent.
-- Usage is rated once per period on the plan version in effect at the end of the billable window,
-  with its included quantity granted in full (never prorated). A period with no billable time
-  (a whole-month trial) has no usage charges either.
-- A minimum commitment tops the subscription's base + usage up to the prorated minimum.
+  Usage is attributed (in SQL, sql/metering/billable_usage.sql) to the plan phase whose billable
+  window holds its occurred_at; usage outside every window is never billed.
+- Base fee and add-ons are prorated by the exact seconds of the billable window they cover (the
+  fraction shown half-up to 6 decimals), split at every plan change; adjacent phases on the same
+  plan version are merged first, so splitting a phase in two never changes a cent.
+- Usage is rated per plan phase on that phase's version, tiers starting afresh; included quantities
+  are prorated by the phase's share of the period (half-up to whole units) unless the charge says
+  included_quantity_prorated = false.
+- Late usage (received after its period's cut-off) is billed by a later invoice as a
+  prior_period_usage line at the margin of its original period and phase.
+- A minimum commitment tops each phase's base + usage up to its prorated minimum.
 - Credits come off after rating and before tax: monthly free credits first, then promotional
   grants by earliest expiry; they never take an invoice below zero.
 """
@@ -19,10 +25,10 @@ Rules (README "How invoices are computed" has the long form):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from billing_assets.money import canonical, round_half_up
@@ -44,6 +50,7 @@ class LineKind(StrEnum):
     PLAN_BASE = "plan_base"
     ADDON = "addon"
     OVERAGE = "overage"
+    PRIOR_PERIOD_USAGE = "prior_period_usage"
     MINIMUM_COMMITMENT = "minimum_commitment"
     CREDIT = "credit"
     TAX = "tax"
@@ -74,6 +81,7 @@ class UsageCharge:
     package_size: int | None = None
     package_amount: int | None = None
     tiers: tuple[Tier, ...] = ()
+    included_quantity_prorated: bool = True
 
     def __post_init__(self) -> None:
         where = f"charge for metric {self.metric!r}"
@@ -137,12 +145,29 @@ class Subscription:
     canceled_at: datetime | None = None
 
 
+UsageKey = tuple[datetime, str]  # (the plan phase's effective_from, metric): usage is attributed to phases
+
+
+@dataclass(frozen=True)
+class LateUsage:
+    """Usage of an earlier period received after that period's cut-off, billed on this invoice.
+    Per plan phase (by effective_from): what arrived since the last invoice, and what earlier
+    documents already billed for that period (on-time + late), which sets the margin."""
+
+    original_period: Period
+    metric: str
+    quantity: Mapping[datetime, int]
+    prior: Mapping[datetime, int] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class SubscriptionUsage:
-    """One subscription with the period's metered usage of its deployment (metric -> quantity)."""
+    """One subscription with its usage: on-time usage of the period per (phase, metric), and the late
+    usage of earlier periods that this period's invoice bills."""
 
     subscription: Subscription
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: Mapping[UsageKey, int] = field(default_factory=dict)
+    late: tuple[LateUsage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,13 +186,16 @@ class RatedLine:
     service_end: datetime | None = None
     tax_rate: Decimal | None = None
     credit_grant_id: str | None = None
+    usage_period_start: datetime | None = None  # prior_period_usage: the period the usage occurred in
 
     @property
     def key(self) -> tuple:
         """What a line is about, independent of its amount: used to diff a correction."""
         return (self.kind, self.deployment_id or "", self.metric or "", self.add_on_code or "",
                 self.plan_version_id or "", self.credit_grant_id or "",
-                canonical(self.tax_rate) if self.tax_rate is not None else "")
+                canonical(self.tax_rate) if self.tax_rate is not None else "",
+                self.service_start.isoformat() if self.service_start else "",
+                self.usage_period_start.isoformat() if self.usage_period_start else "")
 
 
 class LineTotals:
@@ -234,18 +262,30 @@ def billable_window(sub: Subscription, period: Period) -> Period | None:
     return period.clip(start, sub.canceled_at)
 
 
-def _segments(sub: Subscription, window: Period) -> list[tuple[PlanVersion, Period]]:
-    """Plan versions over the billable window, adjacent equal versions merged."""
-    segments: list[tuple[PlanVersion, Period]] = []
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of a subscription's billable window on one plan version: adjacent phases on the same
+    version are merged first, so splitting a phase in two never changes a cent."""
+
+    plan_version: PlanVersion
+    part: Period
+    phase_starts: tuple[datetime, ...]  # the phases (by effective_from) it is made of
+
+
+def segments_of(sub: Subscription, window: Period) -> list[Segment]:
+    """Plan versions over the billable window; a window the phases do not cover whole is refused."""
+    segments: list[Segment] = []
     for phase in sorted(sub.phases, key=lambda p: p.start):
         part = window.clip(phase.start, phase.end)
         if part is None:
             continue
-        if segments and segments[-1][0] == phase.plan_version and segments[-1][1].end == part.start:
-            segments[-1] = (phase.plan_version, Period(segments[-1][1].start, part.end))
+        last = segments[-1] if segments else None
+        if last and last.plan_version == phase.plan_version and last.part.end == part.start:
+            segments[-1] = Segment(last.plan_version, Period(last.part.start, part.end),
+                                   (*last.phase_starts, phase.start))
         else:
-            segments.append((phase.plan_version, part))
-    covered = sum(p.seconds for _, p in segments)
+            segments.append(Segment(phase.plan_version, part, (phase.start,)))
+    covered = sum(s.part.seconds for s in segments)
     if segments and covered != window.seconds:
         raise RatingError(f"subscription {sub.subscription_id}: plan phases leave gaps in {window.label}")
     return segments
@@ -255,63 +295,143 @@ def _fraction(part: Period, whole: Period) -> Decimal:
     return Decimal(part.seconds) / Decimal(whole.seconds)
 
 
-def _qty(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.000001")).normalize() if value != value.to_integral_value() else value
+QUANTITY_STEP = Decimal("0.000001")  # quantities on documents have at most 6 decimals
 
 
-def rate_subscription(sub: Subscription, period: Period, usage: dict[str, int]) -> list[RatedLine]:
+def shown_quantity(value: Decimal) -> Decimal:
+    """The quantity a document shows: half-up to 6 decimals, trailing zeros dropped."""
+    if value == value.to_integral_value():
+        return value.to_integral_value()
+    return value.quantize(QUANTITY_STEP, rounding=ROUND_HALF_UP).normalize()
+
+
+def included_in(charge: UsageCharge, segment: Period, period: Period) -> int:
+    """The included quantity of one plan phase: its share of the period by exact seconds, half-up to
+    whole units, unless the charge grants it whole (included_quantity_prorated false)."""
+    if not charge.included_quantity_prorated or segment.seconds == period.seconds:
+        return charge.included_quantity
+    return round_half_up(charge.included_quantity * _fraction(segment, period))
+
+
+def _in_segment(segment: Segment, by_phase: Mapping[datetime, int]) -> int:
+    """A segment's quantity: the sum over the phases it is made of."""
+    return sum(by_phase.get(start, 0) for start in segment.phase_starts)
+
+
+def _check_keys(sub: Subscription, segments: list[Segment], keys, where: str) -> None:
+    """Usage attributed to a phase that has no billable time here would be silently lost: refuse it."""
+    known = {start for s in segments for start in s.phase_starts}
+    stray = sorted({start for start, _ in keys} - known)
+    if stray:
+        raise RatingError(f"subscription {sub.subscription_id}: usage attributed to plan phase(s) starting "
+                          f"{', '.join(f'{s:%Y-%m-%d %H:%M}' for s in stray)}, which have no billable time in {where}")
+
+
+def rate_subscription(sub: Subscription, period: Period, usage: Mapping[UsageKey, int],
+                      late: tuple[LateUsage, ...] = ()) -> list[RatedLine]:
+    """Base fee, add-ons, usage and minimum commitment of one subscription for one period, each plan
+    phase on its own price; then the late usage of earlier periods billed now at their margin."""
     window = billable_window(sub, period)
-    if window is None:
-        return []
-    segments = _segments(sub, window)
-    if not segments:
+    segments = segments_of(sub, window) if window else []
+    if window is not None and not segments:
         raise RatingError(f"subscription {sub.subscription_id}: no plan phase covers {window.label}")
+    _check_keys(sub, segments, [k for k, q in usage.items() if q], period.label)
     common = {"deployment_id": sub.deployment_id, "subscription_id": sub.subscription_id}
     lines: list[RatedLine] = []
-    for version, part in segments:
-        fraction = _fraction(part, period)
-        prorated = "" if fraction == 1 else f" (prorated {part.start:%b %d %H:%M}–{part.end:%b %d %H:%M})"
+    for segment in segments:
+        version, part = segment.plan_version, segment.part
+        quantity = shown_quantity(_fraction(part, period))
+        prorated = "" if part.seconds == period.seconds else \
+            f" (prorated {part.start:%b %d %H:%M}–{part.end:%b %d %H:%M})"
         lines.append(RatedLine(
             kind=LineKind.PLAN_BASE, description=f"{sub.deployment_slug}: {version.label} base fee{prorated}",
-            quantity=_qty(fraction), unit_amount=Decimal(version.base_fee),
-            amount=round_half_up(version.base_fee * fraction), plan_version_id=version.plan_version_id,
+            quantity=quantity, unit_amount=Decimal(version.base_fee),
+            amount=round_half_up(quantity * version.base_fee), plan_version_id=version.plan_version_id,
             service_start=part.start, service_end=part.end, **common))
     for add_on in sorted(sub.add_ons, key=lambda a: (a.code, a.attached_at)):
-        part = window.clip(add_on.attached_at, add_on.detached_at)
+        part = window.clip(add_on.attached_at, add_on.detached_at) if window else None
         if part is None:
             continue
-        fraction = _fraction(part, period)
+        quantity = shown_quantity(add_on.quantity * _fraction(part, period))
         lines.append(RatedLine(
             kind=LineKind.ADDON, description=f"{sub.deployment_slug}: Addon: {add_on.code}"
-                                      + (f" x{add_on.quantity}" if add_on.quantity != 1 else ""),
-            quantity=_qty(add_on.quantity * fraction), unit_amount=Decimal(add_on.unit_price),
-            amount=round_half_up(add_on.unit_price * add_on.quantity * fraction), add_on_code=add_on.code,
+                                             + (f" x{add_on.quantity}" if add_on.quantity != 1 else ""),
+            quantity=quantity, unit_amount=Decimal(add_on.unit_price),
+            amount=round_half_up(quantity * add_on.unit_price), add_on_code=add_on.code,
             service_start=part.start, service_end=part.end, **common))
-    version = segments[-1][0]
+    base = {line.service_start: line.amount for line in lines if line.kind == LineKind.PLAN_BASE}
+    for segment in segments:
+        lines.extend(_usage_lines(sub, segment, period, usage, base[segment.part.start]))
+    for lu in late:
+        lines.extend(_late_lines(sub, lu))
+    return lines
+
+
+def _usage_lines(sub: Subscription, segment: Segment, period: Period, usage: Mapping[UsageKey, int],
+                 base_amount: int) -> list[RatedLine]:
+    """One phase's usage on its own plan version (tiers start afresh), then its minimum commitment."""
+    version, part = segment.plan_version, segment.part
+    common = {"deployment_id": sub.deployment_id, "subscription_id": sub.subscription_id,
+              "plan_version_id": version.plan_version_id, "service_start": part.start, "service_end": part.end}
+    lines: list[RatedLine] = []
+    charged = base_amount
     for charge in sorted(version.charges, key=lambda c: c.metric):
-        used = usage.get(charge.metric, 0)
-        billable = max(0, used - charge.included_quantity)
+        used = _in_segment(segment, {start: q for (start, metric), q in usage.items() if metric == charge.metric})
+        included = included_in(charge, part, period)
+        billable = max(0, used - included)
         if billable == 0:
             continue
         amount = round_half_up(price_quantity(charge, billable))
+        charged += amount
         lines.append(RatedLine(
             kind=LineKind.OVERAGE,
-            description=(f"{sub.deployment_slug}: {charge.metric} {used:,} used, "
-                         f"{charge.included_quantity:,} included ({charge.charge_model})"),
+            description=(f"{sub.deployment_slug}: {charge.metric} {used:,} used, {included:,} included "
+                         f"({charge.charge_model}, {version.label})"),
             quantity=Decimal(billable),
             unit_amount=charge.unit_amount if charge.charge_model == ChargeModel.PER_UNIT else None,
-            amount=amount, metric=charge.metric, plan_version_id=version.plan_version_id,
-            service_start=window.start, service_end=window.end, **common))
+            amount=amount, metric=charge.metric, **common))
     if version.minimum_commitment:
-        minimum = round_half_up(version.minimum_commitment * _fraction(window, period))
-        charged = sum(line.amount for line in lines if line.kind in (LineKind.PLAN_BASE, LineKind.OVERAGE))
+        minimum = round_half_up(version.minimum_commitment * _fraction(part, period))
         if charged < minimum:
             lines.append(RatedLine(
                 kind=LineKind.MINIMUM_COMMITMENT,
                 description=f"{sub.deployment_slug}: minimum commitment true-up ({version.label})",
-                quantity=Decimal(1), unit_amount=Decimal(minimum - charged), amount=minimum - charged,
-                plan_version_id=version.plan_version_id, service_start=window.start,
-                service_end=window.end, **common))
+                quantity=Decimal(1), unit_amount=Decimal(minimum - charged), amount=minimum - charged, **common))
+    return lines
+
+
+def _late_lines(sub: Subscription, late: LateUsage) -> list[RatedLine]:
+    """Usage of an earlier period received after its cut-off, on that period's plan phase and price, at
+    the margin: rate(prior + now) - rate(prior) with the original phase's included quantity. A per-unit
+    price is linear, so its margin is quantity x unit price (the line shows both)."""
+    original = late.original_period
+    window = billable_window(sub, original)
+    segments = segments_of(sub, window) if window else []
+    _check_keys(sub, segments, [(s, late.metric) for s, q in late.quantity.items() if q],
+                f"{original.label} (late usage)")
+    lines = []
+    for segment in segments:
+        version = segment.plan_version
+        charge = next((c for c in version.charges if c.metric == late.metric), None)
+        new = _in_segment(segment, late.quantity)
+        if charge is None or not new:
+            continue
+        prior = _in_segment(segment, late.prior)
+        included = included_in(charge, segment.part, original)
+        before, after = max(0, prior - included), max(0, prior + new - included)
+        if after == before:
+            continue
+        per_unit = charge.charge_model == ChargeModel.PER_UNIT
+        amount = (round_half_up((after - before) * charge.unit_amount) if per_unit else
+                  round_half_up(price_quantity(charge, after)) - round_half_up(price_quantity(charge, before)))
+        lines.append(RatedLine(
+            kind=LineKind.PRIOR_PERIOD_USAGE,
+            description=(f"{sub.deployment_slug}: {late.metric} {new:,} used in {original.label}, received after "
+                         f"its cut-off ({charge.charge_model}, {version.label}, {prior:,} billed before)"),
+            quantity=Decimal(after - before), unit_amount=charge.unit_amount if per_unit else None, amount=amount,
+            deployment_id=sub.deployment_id, subscription_id=sub.subscription_id, metric=late.metric,
+            plan_version_id=version.plan_version_id, service_start=segment.part.start,
+            service_end=segment.part.end, usage_period_start=original.start))
     return lines
 
 
@@ -381,7 +501,7 @@ def quote(currency: str, period: Period, subscriptions: list[SubscriptionUsage],
             if version_phase.plan_version.currency != currency:
                 raise RatingError(f"subscription {sub.subscription_id} is priced in "
                                   f"{version_phase.plan_version.currency}, the tenant is billed in {currency}")
-        rated = rate_subscription(sub, period, usage)
+        rated = rate_subscription(sub, period, usage, item.late)
         lines.extend(rated)
         allowance = plan_allowance(sub, period, currency) if rated else None
         if allowance:
@@ -398,10 +518,10 @@ def quote(currency: str, period: Period, subscriptions: list[SubscriptionUsage],
 def plan_allowance(sub: Subscription, period: Period, currency: str) -> AvailableCredit | None:
     """The monthly free credit of the plan version in force at the end of the billable window."""
     window = billable_window(sub, period)
-    segments = _segments(sub, window) if window else []
-    if not segments or not segments[-1][0].monthly_free_credit:
+    segments = segments_of(sub, window) if window else []
+    if not segments or not segments[-1].plan_version.monthly_free_credit:
         return None
-    version = segments[-1][0]
+    version = segments[-1].plan_version
     return AvailableCredit(f"plan-allowance:{sub.subscription_id}", CreditKind.FREE_MONTHLY,
                            f"{sub.deployment_slug}: {version.label} monthly free credit", currency,
                            version.monthly_free_credit, None, sub.deployment_id)
@@ -413,20 +533,37 @@ def correction(billed: list[RatedLine], desired: Quote) -> list[RatedLine]:
     Tax is corrected as (tax on the desired subtotal) - (tax already billed), never re-derived
     from the delta, so original + corrections always equal a fresh invoice to the cent.
     """
-    billed_by_key: dict[tuple, int] = {}
+    billed_amount: dict[tuple, int] = {}
+    billed_quantity: dict[tuple, Decimal] = {}
     template: dict[tuple, RatedLine] = {}
     for line in billed:
-        billed_by_key[line.key] = billed_by_key.get(line.key, 0) + line.amount
+        billed_amount[line.key] = billed_amount.get(line.key, 0) + line.amount
+        billed_quantity[line.key] = billed_quantity.get(line.key, Decimal(0)) + line.quantity
         template.setdefault(line.key, line)
     deltas: list[RatedLine] = []
     seen = set()
     for line in desired.lines:
         seen.add(line.key)
-        delta = line.amount - billed_by_key.get(line.key, 0)
+        delta = line.amount - billed_amount.get(line.key, 0)
         if delta:
-            deltas.append(replace(line, amount=delta, description=f"Correction: {line.description}"))
-    for key, amount in billed_by_key.items():
+            was = template.get(line.key)
+            same_price = was is None or was.unit_amount == line.unit_amount
+            deltas.append(_delta_line(line, delta, line.quantity - billed_quantity.get(line.key, Decimal(0)),
+                                      same_price, f"Correction: {line.description}"))
+    for key, amount in billed_amount.items():
         if key not in seen and amount:
             old = template[key]
-            deltas.append(replace(old, amount=-amount, description=f"Correction: {old.description} (removed)"))
+            deltas.append(_delta_line(old, -amount, -billed_quantity[key], True,
+                                      f"Correction: {old.description} (removed)"))
     return deltas
+
+
+def _delta_line(line: RatedLine, amount: int, quantity: Decimal, same_price: bool, description: str) -> RatedLine:
+    """A correction line that stays arithmetically honest: the delta quantity at the line's unit amount
+    when that is what changed (quantity x unit = amount), else quantity 1 with the delta as the unit
+    amount; lines without a unit amount (tax, tiered usage) show the delta quantity, or 1."""
+    if line.unit_amount is None:
+        return replace(line, amount=amount, quantity=quantity or Decimal(1), description=description)
+    if same_price and quantity and round_half_up(quantity * line.unit_amount) == amount:
+        return replace(line, amount=amount, quantity=quantity, description=description)
+    return replace(line, amount=amount, quantity=Decimal(1), unit_amount=Decimal(amount), description=description)

@@ -23,7 +23,7 @@ from billing_assets.warehouse import insert_rows
 
 LINE_COLUMNS = ("invoice_id", "line_number", "line_id", "kind", "description", "tenant_id", "deployment_id",
                 "subscription_id", "metric", "add_on_code", "plan_version_id", "credit_grant_id", "quantity",
-                "unit_amount_minor", "amount_minor", "tax_rate", "service_start", "service_end")
+                "unit_amount_minor", "amount_minor", "tax_rate", "service_start", "service_end", "usage_period_start")
 
 
 def _line(row: tuple) -> RatedLine:
@@ -35,7 +35,7 @@ def _line(row: tuple) -> RatedLine:
         metric=r["metric"], plan_version_id=r["plan_version_id"], add_on_code=r["add_on_code"],
         service_start=aware(r["service_start"]), service_end=aware(r["service_end"]),
         tax_rate=Decimal(r["tax_rate"]).normalize() if r["tax_rate"] is not None else None,
-        credit_grant_id=r["credit_grant_id"])
+        credit_grant_id=r["credit_grant_id"], usage_period_start=aware(r["usage_period_start"]))
 
 
 def lines_of(conn, invoice_id: str) -> tuple[RatedLine, ...]:

@@ -18,6 +18,9 @@ CHECKS = {  # check name -> (finding, severity, description)
                                       "A subscribed deployment running droplets but reporting no usage events."),
     "usage_only_while_active": ("usage_while_inactive", dg.AssetCheckSeverity.WARN,
                                 "Usage for a deployment that did not exist during the period."),
+    "all_usage_billable": ("unbilled_usage", dg.AssetCheckSeverity.WARN,
+                           "Usage outside every subscription's billable window (trial, before start, after "
+                           "cancellation, no subscription) is not billed; listed per deployment and reason."),
 }
 
 
@@ -49,18 +52,22 @@ def check_findings(conn, start, end) -> dict[str, list[tuple]]:
                  for name, (_, _, desc) in CHECKS.items()],
 )
 def metered_usage(context: dg.AssetExecutionContext, config: MeteringConfig, warehouse: WarehouseResource):
-    """Billable quantity per deployment, metric and month.
+    """Usage per deployment, metric and month (revenue.metered_usage), and what each month's invoice bills
+    (revenue.billable_usage: per subscription and plan phase) or never bills (revenue.unbilled_usage).
 
-    Events are deduplicated by idempotency key across all months (first received wins) and
-    reversed events are excluded; resource-hours come from cloud resource lifetimes. Events
-    received after the cut-off (month end + grace) are counted as `late_quantity` and listed in
-    revenue.late_usage, so invoicing can bill them through a correction instead of losing them.
+    Events are deduplicated by idempotency key across all months (first received wins) and reversed
+    events are excluded; resource-hours come from cloud resource lifetimes. Usage counts only inside
+    a subscription's billable window (after its trial, before its cancellation). An event received
+    after its month's cut-off (month end + grace) is late: the month's invoice never changes for it;
+    it is billed by the invoice of the period whose cut-off it beat (listed in revenue.late_usage), so
+    a month's billable usage is a pure function of the events received before its cut-off.
     """
     start, end = month_window(context)
     params = {"window_start": start, "window_end": end, "grace_hours": config.late_usage_grace_hours}
     with warehouse.connect() as conn:
         with transaction(conn):
             run_sql(conn, "metering/metered_usage.sql", params)
+            run_sql(conn, "metering/billable_usage.sql", params)
         window = "period_start >= $window_start AND period_start < $window_end"
         stats = conn.execute(
             f"SELECT count(*), coalesce(sum(duplicate_count), 0), coalesce(sum(late_quantity), 0) "  # noqa: S608
@@ -73,6 +80,11 @@ def metered_usage(context: dg.AssetExecutionContext, config: MeteringConfig, war
                   "duplicate_count FROM revenue.metered_usage WHERE period_start >= $window_start AND "
                   "period_start < $window_end ORDER BY quantity DESC",
             {"window_start": start, "window_end": end})
+        billing = "billing_period_start >= $window_start AND billing_period_start < $window_end"
+        billed, unbilled = conn.execute(
+            f"SELECT (SELECT coalesce(sum(quantity), 0) FROM revenue.billable_usage WHERE {billing}), "  # noqa: S608
+            f"(SELECT count(*) FROM revenue.unbilled_usage WHERE {billing})",
+            {"window_start": start, "window_end": end}).fetchone()
         schema = table_schema(conn, "revenue.metered_usage")
     checks = []
     for name, (finding, severity, _) in CHECKS.items():
@@ -90,6 +102,8 @@ def metered_usage(context: dg.AssetExecutionContext, config: MeteringConfig, war
             "late_events": late_events,
             "late_quantity": int(stats[2]),
             "late_usage_grace_hours": config.late_usage_grace_hours,
+            "billable_quantity": int(billed),
+            "unbilled_rows": int(unbilled),
             "dagster/column_schema": schema,
             "preview": dg.MetadataValue.md(preview),
         },

@@ -12,11 +12,11 @@ from billing_assets.revenue.invoicing.rating import (
     Phase,
     PlanVersion,
     Subscription,
-    SubscriptionUsage,
     UsageCharge,
     quote,
 )
 from billing_assets.sample_world import stable_id
+from tests.revenue.invoicing.usage import at_first_phase
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 GST = Decimal("0.10")
@@ -35,7 +35,7 @@ def test_four_months_of_free_and_promotional_credit_to_the_cent():
         credits = [AvailableCredit("free", "free_monthly", "monthly", "USD", 1000)]
         if period.start < PROMO_EXPIRY and promo_left:
             credits.append(AvailableCredit("promo", "promotional", "welcome", "USD", promo_left, PROMO_EXPIRY))
-        q = quote("USD", period, [SubscriptionUsage(SUB, {"api": usage[month]})], GST, "GST", credits)
+        q = quote("USD", period, [at_first_phase(SUB, {"api": usage[month]})], GST, "GST", credits)
         applied = {line.credit_grant_id: line.amount for line in q.lines if line.kind == "credit"}
         promo_left += applied.get("promo", 0)
         rows.append((q.subtotal, q.tax, q.total, applied.get("free", 0), applied.get("promo", 0)))
@@ -70,7 +70,7 @@ def test_unused_promotional_credit_expires_and_free_credit_resets():
 
 
 def test_credit_larger_than_the_invoice_never_makes_it_negative():
-    q = quote("USD", month_period(2026, 4), [SubscriptionUsage(SUB, {})], GST, "GST",
+    q = quote("USD", month_period(2026, 4), [at_first_phase(SUB, {})], GST, "GST",
               [AvailableCredit("big", "promotional", "big", "USD", 10_000)])
     assert (q.subtotal, q.tax, q.total) == (0, 0, 0)
     assert [line.amount for line in q.lines if line.kind == "credit"] == [-2000]
@@ -78,7 +78,7 @@ def test_credit_larger_than_the_invoice_never_makes_it_negative():
 
 def test_deployment_scope_caps_a_credit_at_that_deployments_charges():
     other = Subscription("sub2", "dep2", "dep2", T0, (Phase(PLAN, T0, None),))
-    q = quote("USD", month_period(2026, 4), [SubscriptionUsage(SUB, {}), SubscriptionUsage(other, {})], GST, "GST",
+    q = quote("USD", month_period(2026, 4), [at_first_phase(SUB, {}), at_first_phase(other, {})], GST, "GST",
               [AvailableCredit("scoped", "promotional", "scoped", "USD", 5000, None, "dep2")])
     assert [(line.deployment_id, line.amount) for line in q.lines if line.kind == "credit"] == [("dep2", -2000)]
     assert q.subtotal == 2000
@@ -87,7 +87,7 @@ def test_deployment_scope_caps_a_credit_at_that_deployments_charges():
 def test_zero_decimal_currency_credit_and_plan_allowance():
     jp = PlanVersion("pv-jp", "studio-jp", 2, "JPY", 8000, 0, (), monthly_free_credit=500)
     sub = Subscription("s", "d", "tokyo", T0, (Phase(jp, T0, None),))
-    q = quote("JPY", month_period(2026, 9), [SubscriptionUsage(sub, {})], Decimal("0.10"), "JCT",
+    q = quote("JPY", month_period(2026, 9), [at_first_phase(sub, {})], Decimal("0.10"), "JCT",
               [AvailableCredit("promo", "promotional", "launch", "JPY", 3000, datetime(2027, 1, 1, tzinfo=UTC))])
     assert [(line.credit_grant_id, line.amount) for line in q.lines if line.kind == "credit"] == [
         ("plan-allowance:s", -500), ("promo", -3000)]
@@ -95,7 +95,7 @@ def test_zero_decimal_currency_credit_and_plan_allowance():
 
 
 def test_tax_is_computed_after_credits():
-    q = quote("USD", month_period(2026, 4), [SubscriptionUsage(SUB, {"api": 333})], GST, "GST",
+    q = quote("USD", month_period(2026, 4), [at_first_phase(SUB, {"api": 333})], GST, "GST",
               [AvailableCredit("c", "promotional", "c", "USD", 1111)])
     assert q.subtotal == 2000 + 333 - 1111 and q.tax == 122  # 10% of 1222 = 122.2 -> 122
 

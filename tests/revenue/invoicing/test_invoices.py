@@ -31,6 +31,12 @@ def outcomes(result):
     return meta["outcomes"].value
 
 
+def failed_checks(result) -> set[str]:
+    """Checks that did not pass, less the one the sample world fails on purpose: its internal
+    platform-ops deployment runs a droplet without a subscription, listed as unbilled usage (WARN)."""
+    return {e.check_name for e in result.get_asset_check_evaluations() if not e.passed} - {"all_usage_billable"}
+
+
 def issue(env, month="2026-04"):
     job = env.defs.resolve_job_def("issue_invoices")
     return job.execute_in_process(run_config={"ops": {"issue_month_drafts": {"config": {"period": month}}}})
@@ -39,7 +45,7 @@ def issue(env, month="2026-04"):
 def test_pilot_invoice_to_the_cent_and_rerun_skips(env):
     first = invoice(env)
     assert documents(env) == [("INV-202604-ACME", "invoice", "draft", 6422, 642, 7064, None)]
-    assert all(e.passed for e in first.get_asset_check_evaluations())
+    assert not failed_checks(first)
     with env.connect() as conn:
         lines = conn.execute(
             "SELECT kind, description, amount_minor, deployment_id, metric, l.tax_rate FROM revenue.tenant_invoice_lines "
@@ -59,10 +65,10 @@ def test_pilot_invoice_to_the_cent_and_rerun_skips(env):
         "recomputed": 9}
 
 
-def test_issued_invoice_is_never_changed_late_usage_becomes_a_supplementary_invoice(env):
+def test_issued_invoice_is_never_changed_a_corrected_input_becomes_a_supplementary_invoice(env):
     invoice(env)
     assert issue(env).success
-    conn = sqlite3.connect(env.root / "source.sqlite")
+    conn = sqlite3.connect(env.root / "source.sqlite")  # a droplet the platform forgot to record in April
     conn.execute("INSERT INTO cloud_resources VALUES ('r-late', ?, 'digitalocean', 'droplet', '9', NULL, 'late', "
                  "'s-1vcpu-1gb', 'syd1', '2026-04-01 00:00:00', '2026-04-06 00:00:00')", [PILOT])
     conn.commit()
@@ -72,7 +78,7 @@ def test_issued_invoice_is_never_changed_late_usage_becomes_a_supplementary_invo
     assert docs[0] == ("INV-202604-ACME", "invoice", "issued", 6422, 642, 7064, None)
     assert docs[1][:6] == ("SUP-202604-ACME-1", "supplementary_invoice", "draft", 120, 12, 132)
     assert outcomes(result)["corrected"] == 1
-    assert all(e.passed for e in result.get_asset_check_evaluations())
+    assert not failed_checks(result)
     # Re-running changes nothing; issuing the correction then re-running adds nothing new.
     assert outcomes(invoice(env)) == {"unchanged": 1, "skipped-issued": 8}
     issue(env)
@@ -99,7 +105,7 @@ def test_run_config_filters_and_validates(env):
         reason = conn.execute("SELECT DISTINCT reason FROM revenue.invoice_exclusions WHERE tenant_id = ?",
                               [ACME]).fetchall()
     assert reason == [("excluded by run config exclude_tenants",)]
-    assert all(e.passed for e in result.get_asset_check_evaluations())
+    assert not failed_checks(result)
     luxor = invoice(env, month="2026-05", run_config={"ops": {"tenant_invoices": {"config": {"only_segment": "luxor"}}}})
     assert outcomes(luxor) == {"created": 2, "excluded": 7}
     with pytest.raises(Exception, match="unknown tenants: nobody"):
@@ -137,27 +143,62 @@ def test_issue_job_refuses_a_bad_period(env):
     assert "period" in str(failure.event_specific_data.error.message)
 
 
-def test_a_late_usage_event_after_issue_becomes_a_supplementary_invoice(env):
+def test_a_late_usage_event_after_issue_lands_on_the_next_invoice_not_a_supplementary_one(env):
+    """bondi-api's api_requests are graduated; April's usage is already past the last tier (0.002 c per
+    request), so 250,000 requests received on May 9 (after April's cut-off, May 1 03:00) cost
+    250,000 x 0.002 = 500 cents on May's invoice; April's issued invoice gets no correction."""
     bondi = stable_id("tenant", "bondi-labs")
     invoice(env)
     assert issue(env).success
     issued_before = documents(env, tenant=bondi)
+    invoice(env, month="2026-05")
+    may_before = {(k, a) for k, _, a in prior_lines(env, bondi)}
     conn = sqlite3.connect(env.root / "source.sqlite")
     conn.execute("INSERT INTO usage_events VALUES ('late-evt', 'late-key', ?, 'api_requests', 250000, "
                  "'2026-04-28 10:00:00', '2026-05-09 08:00:00')", [stable_id("deployment", "bondi-api")])
     conn.commit()
     conn.close()
-    result = invoice(env)
-    docs = documents(env, tenant=bondi)
-    assert docs[0] == issued_before[0]                      # the issued invoice is untouched
-    assert docs[1][1:3] == ("supplementary_invoice", "draft") and docs[1][6] is not None  # references the original
+    april = invoice(env)
+    assert outcomes(april)["skipped-issued"] == 9 and documents(env, tenant=bondi) == issued_before
+    may = invoice(env, month="2026-05")
+    assert not failed_checks(may)
     with env.connect() as c:
-        late = c.execute("SELECT quantity FROM revenue.late_usage WHERE event_id = 'late-evt'").fetchall()
-        delta = c.execute("SELECT l.kind, l.metric, l.amount_minor FROM revenue.tenant_invoice_lines l JOIN "
-                          "revenue.tenant_invoices i USING (invoice_id) WHERE i.invoice_number = ? ORDER BY l.line_number",
-                          [docs[1][0]]).fetchall()
-    assert late == [(250000,)]
-    # bondi-api's graduated api_requests: 250,000 more units at 0.002 cents = 500 cents, plus 10% GST
-    assert delta == [("overage", "api_requests", 500), ("tax", None, 50)]
-    assert docs[1][3:6] == (500, 50, 550)
-    assert all(c.passed for c in result.get_asset_check_evaluations())
+        late = c.execute("SELECT quantity, billed_in_period_start FROM revenue.late_usage WHERE event_id = 'late-evt'"
+                         ).fetchall()
+    assert [(q, str(b)) for q, b in late] == [(250000, "2026-05-01 00:00:00")]
+    after = prior_lines(env, bondi)
+    assert len(after) == 1 and after[0][1] == "2026-04-01 00:00:00"
+    # The sample world's own April stragglers are on the same line; the new event adds exactly 500.
+    before_amount = sum(a for _, a in may_before)
+    assert after[0][2] - before_amount == 500
+
+
+def prior_lines(env, tenant, month="2026-05"):
+    with env.connect() as c:
+        return [(k, str(u), a) for k, u, a in c.execute(
+            "SELECT l.kind, l.usage_period_start, l.amount_minor FROM revenue.tenant_invoice_lines l JOIN "
+            "revenue.tenant_invoices i USING (invoice_id) WHERE i.tenant_id = ? AND i.period_start = ? "
+            "AND l.kind = 'prior_period_usage'", [tenant, f"{month}-01"]).fetchall()]
+
+
+def test_re_running_every_sample_month_later_changes_no_document(env):
+    """Every sample month closed, some issued; then stragglers for every month arrive in November
+    (after every closed month's cut-off) and the months are closed again: not one document changes."""
+    first, last = "2026-01-01", "2026-10-01"
+    assert env.month_close(first, last).success
+    for month in ("2026-01", "2026-02", "2026-03"):
+        assert issue(env, month).success
+
+    def stored():
+        with env.connect() as conn:
+            return (conn.execute("SELECT * EXCLUDE (computed_at) FROM revenue.tenant_invoices ORDER BY ALL").fetchall(),
+                    conn.execute("SELECT * FROM revenue.tenant_invoice_lines ORDER BY ALL").fetchall())
+
+    before = stored()
+    conn = sqlite3.connect(env.root / "source.sqlite")
+    conn.executemany("INSERT INTO usage_events VALUES (?, ?, ?, 'api_requests', 12345, ?, '2026-11-09 08:00:00')",
+                     [(f"straggler-{m}", f"straggler-{m}", PILOT, f"2026-{m:02d}-15 10:00:00") for m in range(1, 11)])
+    conn.commit()
+    conn.close()
+    assert env.month_close(first, last).success
+    assert stored() == before

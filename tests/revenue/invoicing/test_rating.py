@@ -15,7 +15,6 @@ from billing_assets.revenue.invoicing.rating import (
     PlanVersion,
     RatingError,
     Subscription,
-    SubscriptionUsage,
     Tier,
     UsageCharge,
     correction,
@@ -23,6 +22,7 @@ from billing_assets.revenue.invoicing.rating import (
     quote,
 )
 from billing_assets.revenue.invoicing.tax import TaxError, tax_rate_for
+from tests.revenue.invoicing.usage import at_first_phase
 
 APRIL = month_period(2026, 4)
 GST = Decimal("0.10")
@@ -42,7 +42,7 @@ def sub(phases, add_ons=(), **kw):
 def test_pilot_case_to_the_cent():
     """DESIGN.md §5: $50 + $7.50 + 672 h x 1c = $64.22; GST $6.42; total $70.64."""
     s = sub([Phase(STUDIO, T0, None)], [AddOn("storage_50gb", "Storage 50 GB", 750, 1, T0)])
-    q = quote("USD", APRIL, [SubscriptionUsage(s, {"droplet_hours": 2160})], GST, "GST")
+    q = quote("USD", APRIL, [at_first_phase(s, {"droplet_hours": 2160})], GST, "GST")
     assert [(line.kind, line.amount) for line in q.lines] == [
         ("plan_base", 5000), ("addon", 750), ("overage", 672), ("tax", 642)]
     assert (q.subtotal, q.tax, q.total) == (6422, 642, 7064)
@@ -53,22 +53,30 @@ def test_pilot_case_to_the_cent():
 def test_mid_month_upgrade_is_prorated_by_the_second():
     upgrade = datetime(2026, 4, 16, tzinfo=UTC)
     s = sub([Phase(STARTER, T0, upgrade), Phase(STUDIO, upgrade, None)])
-    q = quote("USD", APRIL, [SubscriptionUsage(s, {"droplet_hours": 1000})], GST, "GST")
+    q = quote("USD", APRIL, [at_first_phase(s, {"droplet_hours": 1000})], GST, "GST")
     base = [line for line in q.lines if line.kind == "plan_base"]
     assert [line.amount for line in base] == [1000, 2500]  # 15/30 of $20, 15/30 of $50
-    assert not [line for line in q.lines if line.kind == "overage"]  # studio's 1,488 included applies
+    # All 1,000 hours ran in the starter phase (Apr 1-16), rated on starter's price with its included
+    # hours prorated: 744 x 15/30 = 372 included, 628 x 1.2c = 753.6 -> 754; the studio phase used none.
+    assert [(line.plan_version_id, line.quantity, line.amount) for line in q.lines if line.kind == "overage"] == [
+        ("pv-starter-1", 628, 754)]
 
 
 def test_cancellation_and_trial_limit_the_billable_window():
     canceled = sub([Phase(STUDIO, T0, None)], canceled_at=datetime(2026, 4, 10, 12, tzinfo=UTC))
-    q = quote("USD", APRIL, [SubscriptionUsage(canceled, {})], GST, "GST")
+    q = quote("USD", APRIL, [at_first_phase(canceled, {})], GST, "GST")
     assert q.lines[0].amount == 1583  # 9.5 / 30 x 5000 = 1583.33
     trial = sub([Phase(STUDIO, T0, None)], started_at=datetime(2026, 3, 20, tzinfo=UTC),
                 trial_ends_at=datetime(2026, 4, 3, tzinfo=UTC))
-    assert quote("USD", APRIL, [SubscriptionUsage(trial, {})], GST, "GST").lines[0].amount == 4667  # 28/30
+    assert quote("USD", APRIL, [at_first_phase(trial, {})], GST, "GST").lines[0].amount == 4667  # 28/30
     whole_trial = sub([Phase(STUDIO, T0, None)], trial_ends_at=datetime(2026, 6, 1, tzinfo=UTC))
-    q = quote("USD", APRIL, [SubscriptionUsage(whole_trial, {"droplet_hours": 99999})], GST, "GST")
+    q = quote("USD", APRIL, [at_first_phase(whole_trial, {})], GST, "GST")
     assert q.total == 0 and [line.kind for line in q.lines] == ["tax"]
+    # Usage in a trial is never attributed to the subscription (metering lists it as unbilled); usage
+    # handed to the engine for a phase without billable time would be lost money, so it is refused.
+    with pytest.raises(RatingError, match=r"usage attributed to plan phase\(s\) starting 2025-01-01 00:00, which "
+                                          r"have no billable time in 2026-04"):
+        quote("USD", APRIL, [at_first_phase(whole_trial, {"droplet_hours": 99999})], GST, "GST")
 
 
 def test_graduated_volume_and_package_worked_examples():
@@ -90,23 +98,23 @@ def test_graduated_volume_and_package_worked_examples():
 def test_included_units_come_off_before_the_tiers():
     plan = PlanVersion("pv", "p", 1, "USD", 0, 0, (UsageCharge("api", "graduated", 100, tiers=(
         Tier(50, Decimal("10")), Tier(None, Decimal("1")))),))
-    q = quote("USD", APRIL, [SubscriptionUsage(sub([Phase(plan, T0, None)]), {"api": 200})], Decimal(0), "none")
+    q = quote("USD", APRIL, [at_first_phase(sub([Phase(plan, T0, None)]), {"api": 200})], Decimal(0), "none")
     assert q.subtotal == 50 * 10 + 50 * 1
 
 
 def test_minimum_commitment_true_up():
     plan = PlanVersion("pv", "scale", 1, "USD", 20000, 30000, (UsageCharge("x", "per_unit", 0, Decimal("1")),))
-    q = quote("USD", APRIL, [SubscriptionUsage(sub([Phase(plan, T0, None)]), {"x": 4000})], Decimal(0), "none")
+    q = quote("USD", APRIL, [at_first_phase(sub([Phase(plan, T0, None)]), {"x": 4000})], Decimal(0), "none")
     assert [(line.kind, line.amount) for line in q.lines if line.kind != "tax"] == [
         ("plan_base", 20000), ("overage", 4000), ("minimum_commitment", 6000)]
-    q = quote("USD", APRIL, [SubscriptionUsage(sub([Phase(plan, T0, None)]), {"x": 20000})], Decimal(0), "none")
+    q = quote("USD", APRIL, [at_first_phase(sub([Phase(plan, T0, None)]), {"x": 20000})], Decimal(0), "none")
     assert "minimum_commitment" not in [line.kind for line in q.lines]
 
 
 def test_jpy_invoice_has_no_minor_units():
     plan = PlanVersion("pv-jp", "studio-jp", 1, "JPY", 7500, 0, (UsageCharge("droplet_hours", "per_unit", 1488,
                                                                             Decimal("1.5")),))
-    q = quote("JPY", APRIL, [SubscriptionUsage(sub([Phase(plan, T0, None)]), {"droplet_hours": 2161})], Decimal("0.10"), "JCT")
+    q = quote("JPY", APRIL, [at_first_phase(sub([Phase(plan, T0, None)]), {"droplet_hours": 2161})], Decimal("0.10"), "JCT")
     assert (q.subtotal, q.tax, q.total) == (7500 + 1010, 851, 9361)  # 673 x 1.5 = 1009.5 -> 1010
     assert format_money(q.total, "JPY") == "JPY 9,361"
     assert exponent("JPY") == 0 and exponent("KWD") == 3
@@ -114,13 +122,13 @@ def test_jpy_invoice_has_no_minor_units():
 
 def test_currency_mismatch_and_bad_catalogue_are_refused():
     with pytest.raises(RatingError, match="priced in USD"):
-        quote("JPY", APRIL, [SubscriptionUsage(sub([Phase(STUDIO, T0, None)]), {})], GST, "GST")
+        quote("JPY", APRIL, [at_first_phase(sub([Phase(STUDIO, T0, None)]), {})], GST, "GST")
     with pytest.raises(RatingError, match="tiers must ascend"):
         UsageCharge("x", "graduated", 0, tiers=(Tier(None, Decimal(1)), Tier(5, Decimal(1))))
     with pytest.raises(RatingError, match="unknown charge model"):
         UsageCharge("x", "matrix")
     with pytest.raises(RatingError, match="gaps"):
-        quote("USD", APRIL, [SubscriptionUsage(sub([Phase(STUDIO, T0, datetime(2026, 4, 10, tzinfo=UTC))]), {})], GST, "GST")
+        quote("USD", APRIL, [at_first_phase(sub([Phase(STUDIO, T0, datetime(2026, 4, 10, tzinfo=UTC))]), {})], GST, "GST")
 
 
 def test_tax_is_effective_dated_and_unknown_jurisdictions_fail():
@@ -134,13 +142,13 @@ def test_tax_is_effective_dated_and_unknown_jurisdictions_fail():
 
 def test_correction_holds_only_the_delta_and_ties_out():
     s = sub([Phase(STUDIO, T0, None)])
-    issued = quote("USD", APRIL, [SubscriptionUsage(s, {"droplet_hours": 2160})], GST, "GST")
-    later = quote("USD", APRIL, [SubscriptionUsage(s, {"droplet_hours": 2260})], GST, "GST")
+    issued = quote("USD", APRIL, [at_first_phase(s, {"droplet_hours": 2160})], GST, "GST")
+    later = quote("USD", APRIL, [at_first_phase(s, {"droplet_hours": 2260})], GST, "GST")
     delta = correction(list(issued.lines), later)
     assert [(line.kind, line.amount) for line in delta] == [("overage", 100), ("tax", 10)]
     assert issued.total + sum(line.amount for line in delta) == later.total
     assert correction(list(issued.lines), issued) == []
-    lower = quote("USD", APRIL, [SubscriptionUsage(s, {"droplet_hours": 1000})], GST, "GST")
+    lower = quote("USD", APRIL, [at_first_phase(s, {"droplet_hours": 1000})], GST, "GST")
     removed = correction(list(issued.lines), lower)
     assert sum(line.amount for line in removed) == lower.total - issued.total < 0
 
@@ -179,7 +187,7 @@ def test_totals_never_negative_without_a_credit(base, used, model, included, rat
               "graduated": UsageCharge("m", "graduated", included, tiers=(Tier(1000, Decimal(2)),
                                                                         Tier(None, Decimal(1))))}[model]
     plan = PlanVersion("pv", "p", 1, "USD", base, 0, (charge,))
-    q = quote("USD", APRIL, [SubscriptionUsage(sub([Phase(plan, T0, None)]), {"m": used})], rate, "tax")
+    q = quote("USD", APRIL, [at_first_phase(sub([Phase(plan, T0, None)]), {"m": used})], rate, "tax")
     assert q.subtotal >= 0 and q.tax >= 0 and q.total == q.subtotal + q.tax
 
 
@@ -188,8 +196,8 @@ def test_totals_never_negative_without_a_credit(base, used, model, included, rat
 def test_splitting_a_period_and_rejoining_it_changes_nothing(split_s, base, used):
     plan = PlanVersion("pv", "p", 1, "USD", base, 0, (UsageCharge("m", "per_unit", 100, Decimal("1.3")),))
     split = APRIL.start + timedelta(seconds=split_s)
-    whole = quote("USD", APRIL, [SubscriptionUsage(sub([Phase(plan, T0, None)]), {"m": used})], GST, "GST")
-    halves = quote("USD", APRIL, [SubscriptionUsage(sub([Phase(plan, T0, split), Phase(plan, split, None)]), {"m": used})], GST, "GST")
+    whole = quote("USD", APRIL, [at_first_phase(sub([Phase(plan, T0, None)]), {"m": used})], GST, "GST")
+    halves = quote("USD", APRIL, [at_first_phase(sub([Phase(plan, T0, split), Phase(plan, split, None)]), {"m": used})], GST, "GST")
     assert whole == halves
 
 
@@ -198,8 +206,8 @@ def test_splitting_a_period_and_rejoining_it_changes_nothing(split_s, base, used
 def test_same_inputs_same_output(base, used, cancel_s):
     plan = PlanVersion("pv", "p", 1, "USD", base, 0, (UsageCharge("m", "per_unit", 0, Decimal("0.35")),))
     s = sub([Phase(plan, T0, None)], canceled_at=APRIL.start + timedelta(seconds=cancel_s))
-    a = quote("USD", APRIL, [SubscriptionUsage(s, {"m": used})], GST, "GST")
-    b = quote("USD", APRIL, [SubscriptionUsage(s, {"m": used})], GST, "GST")
+    a = quote("USD", APRIL, [at_first_phase(s, {"m": used})], GST, "GST")
+    b = quote("USD", APRIL, [at_first_phase(s, {"m": used})], GST, "GST")
     assert a == b and repr(a) == repr(b)
 
 
