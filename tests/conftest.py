@@ -111,3 +111,23 @@ def pg_url(pg_server) -> str:
     pg_server.psql(f"CREATE DATABASE {name};")
     base = pg_server.get_uri()  # postgresql://postgres:@/postgres?host=...
     return base.replace("postgresql://", "postgresql+psycopg2://", 1).replace("/postgres?", f"/{name}?", 1)
+
+
+@pytest.fixture(scope="session")
+def do_documents(world):
+    from billing_assets.sample_world.do_account import account_documents
+
+    return account_documents(world)
+
+
+@pytest.fixture
+def do_api(httpserver, do_documents):
+    """The fake DigitalOcean API on a local port, pages capped at 15 items to force pagination."""
+    import re
+
+    from tests.fakes.digitalocean import TOKEN, FakeDigitalOcean
+
+    fake = FakeDigitalOcean(do_documents, TOKEN, max_page_size=15)
+    httpserver.expect_request(re.compile(r"^/.*")).respond_with_handler(fake)
+    fake.base_url = httpserver.url_for("/")
+    return fake

@@ -56,11 +56,15 @@ def test_every_warehouse_step_is_in_the_duckdb_pool_and_monthly_assets_run_as_on
             assert assets_def.backfill_policy == dg.BackfillPolicy.single_run()
 
 
-def test_shipped_instance_configs_set_the_pool_and_run_retries():
+def test_shipped_instance_configs_set_the_pool_run_retries_and_run_monitoring():
     for name in ("dagster.yaml", "dagster.postgres.yaml"):
         config = yaml.safe_load((ROOT / "deploy" / name).read_text())
         assert config["concurrency"]["pools"]["default_limit"] == 1
-        assert config["run_retries"] == {"enabled": True, "max_retries": 1}
+        # a run is re-launched only when its worker died, never because a step refused its input
+        assert config["run_retries"] == {"enabled": True, "max_retries": 1, "retry_on_asset_or_op_failure": False}
+        # a killed run's pool slot is freed (else the next month close waits forever)
+        assert config["run_monitoring"]["enabled"] is True
+        assert 0 < config["run_monitoring"]["free_slots_after_run_end_seconds"] <= 300
     assert yaml.safe_load((ROOT / "deploy" / "dagster.postgres.yaml").read_text())["storage"]["postgres"][
         "postgres_url"] == {"env": "DAGSTER_POSTGRES_URL"}
 

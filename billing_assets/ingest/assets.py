@@ -19,6 +19,7 @@ from billing_assets.ingest.client import DigitalOceanError
 from billing_assets.ingest.documents import RawDocument
 from billing_assets.ingest.resources import DigitalOceanResource
 from billing_assets.periods import Period, months_in, naive
+from billing_assets.secrets import SecretError
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import insert_rows, markdown_preview, transaction
 from billing_assets.warehouse.resource import WarehouseResource
@@ -35,8 +36,10 @@ def permanent_errors_fail_fast():
         yield
     except parse.ParseError as exc:
         raise dg.Failure(f"bad DigitalOcean document: {exc}", allow_retries=False) from None
+    except SecretError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
     except DigitalOceanError as exc:
-        if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+        if exc.permanent:
             raise dg.Failure(str(exc), allow_retries=False) from None
         raise
 

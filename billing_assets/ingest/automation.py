@@ -4,9 +4,11 @@ import json
 
 import dagster as dg
 
+from billing_assets.ingest.client import DigitalOceanError
 from billing_assets.ingest.parse import ParseError, parse_invoice_list
 from billing_assets.ingest.resources import DigitalOceanResource
 from billing_assets.partitions import monthly_partitions
+from billing_assets.secrets import SecretError
 from billing_assets.settings import schedule_status, sensor_status
 
 do_balance_hourly = dg.define_asset_job(
@@ -36,10 +38,10 @@ def changed_periods(listing: dict[str, int], cursor: dict[str, int], partition_k
 @dg.sensor(job=do_invoice_refresh, minimum_interval_seconds=3600, default_status=sensor_status(),
            description="Requests a month's cost side when DigitalOcean issues or restates its invoice.")
 def do_invoice_sensor(context: dg.SensorEvaluationContext, digitalocean: DigitalOceanResource):
-    docs = digitalocean.document_source().invoice_list()
     try:
+        docs = digitalocean.document_source().invoice_list()
         entries, _ = parse_invoice_list([(d.content, d.uri) for d in docs])
-    except ParseError as exc:
+    except (ParseError, SecretError, DigitalOceanError) as exc:
         return dg.SkipReason(f"could not read the invoice list: {exc}")
     listing = {e.period: e.amount_minor for e in entries}
     cursor = json.loads(context.cursor) if context.cursor else {}

@@ -18,13 +18,21 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from billing_assets.secrets import checked_secret, redact
+
 PER_PAGE = 200
 
 
 class DigitalOceanError(RuntimeError):
+    """An API failure; `permanent` when retrying cannot help (4xx but 429, a request that cannot be
+    built). The message never holds the token: it passes through `redact`."""
+
     def __init__(self, message: str, *, status: int | None = None, error_id: str | None = None,
-                 request_id: str | None = None, path: str | None = None) -> None:
+                 request_id: str | None = None, path: str | None = None, permanent: bool | None = None) -> None:
         self.status, self.error_id, self.request_id, self.path = status, error_id, request_id, path
+        self.permanent = permanent if permanent is not None else (
+            status is not None and 400 <= status < 500 and status != 429)
+        message = redact(message)
         parts = [message]
         if status is not None:
             parts.append(f"HTTP {status}")
@@ -49,8 +57,10 @@ class DigitalOceanClient:
     def __init__(self, token: str, base_url: str = "https://api.digitalocean.com", *, timeout_s: float = 30.0,
                  max_retries: int = 5, backoff_base_s: float = 1.0, backoff_max_s: float = 30.0,
                  sleep: Callable[[float], None] = time.sleep, session: requests.Session | None = None) -> None:
+        token = checked_secret("DIGITALOCEAN_TOKEN", token)
         if not token:
-            raise DigitalOceanError("DIGITALOCEAN_TOKEN is empty")
+            raise DigitalOceanError("DIGITALOCEAN_TOKEN is empty", permanent=True)
+        self._token = token
         self._base = base_url.rstrip("/") + "/"
         self._timeout = timeout_s
         self._max_retries = max_retries
@@ -90,6 +100,9 @@ class DigitalOceanClient:
                 last_problem = f"timed out after {self._timeout:g}s"
             except requests.ConnectionError as exc:
                 last_problem = f"connection failed ({type(exc).__name__})"
+            except requests.RequestException as exc:  # e.g. InvalidHeader: never heals, and quotes the header
+                raise DigitalOceanError(f"the request could not be made: {type(exc).__name__}: "
+                                        f"{redact(str(exc), self._token)}", path=display_path, permanent=True) from None
             else:
                 if response.status_code == 429:
                     last_problem = "rate limited (429)"
@@ -115,7 +128,7 @@ class DigitalOceanClient:
         except ValueError:
             body = {}
         body = body if isinstance(body, dict) else {}
-        message = str(body.get("message") or response.reason or "request failed")
+        message = redact(str(body.get("message") or response.reason or "request failed"), self._token)
         if response.status_code == 401:
             message = f"DigitalOcean rejected DIGITALOCEAN_TOKEN (check the token and its billing:read scope): {message}"
         elif response.status_code == 403:

@@ -29,7 +29,8 @@ class DigitalOceanResource(dg.ConfigurableResource):
         return "api" if self.token else "export_folder"
 
     def document_source(self) -> DocumentSource:
-        """The API when a token is set, else the export folder: both return the same raw documents."""
+        """The API when a token is set, else the export folder: both return the same raw documents.
+        The token is checked here, before any request is built (SecretError names it, not its value)."""
         if self.token:
             return ApiSource(DigitalOceanClient(self.token, self.api_url, timeout_s=self.timeout_s,
                                                 max_retries=self.max_retries, backoff_base_s=self.backoff_base_s))

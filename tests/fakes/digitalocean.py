@@ -29,6 +29,8 @@ LISTS = {  # path -> (export-folder document, list key)
 }
 
 
+TOKEN = "dop_v1_" + "0123456789abcdef" * 4  # a made-up token, never a real one
+
 class FakeDigitalOcean:
     def __init__(self, documents: dict[str, bytes], token: str, max_page_size: int = 200) -> None:
         self.documents, self.token, self.max_page_size = documents, token, max_page_size

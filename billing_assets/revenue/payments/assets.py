@@ -1,9 +1,11 @@
 """Stripe invoicing and collection, and the double-entry journal."""
 
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import dagster as dg
+import stripe as stripe_sdk
 
 from billing_assets.assets_common import DUCKDB_POOL, md_bullets, table_schema
 from billing_assets.revenue.invoicing import store
@@ -14,7 +16,14 @@ from billing_assets.revenue.payments.journal import (
     unbalanced,
 )
 from billing_assets.revenue.payments.resources import StripeResource
-from billing_assets.revenue.payments.stripe_push import PAYMENT_NAMESPACE, make_client, push_document
+from billing_assets.revenue.payments.stripe_push import (
+    PAYMENT_NAMESPACE,
+    is_permanent,
+    make_client,
+    push_document,
+    stripe_message,
+)
+from billing_assets.secrets import SecretError
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import insert_rows, markdown_preview, transaction
 from billing_assets.warehouse.resource import WarehouseResource
@@ -34,6 +43,20 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+@contextmanager
+def stripe_errors(api_key: str | None):
+    """Stripe failures surface redacted; the ones retrying cannot heal (a bad or unauthorised key, a
+    refused request) fail the step at once instead of going through the retry policy."""
+    try:
+        yield
+    except SecretError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
+    except stripe_sdk.StripeError as exc:
+        if is_permanent(exc):
+            raise dg.Failure(stripe_message(exc, api_key), allow_retries=False) from None
+        raise RuntimeError(stripe_message(exc, api_key)) from None
+
+
 @dg.asset(**COMMON, kinds={"stripe", "duckdb"}, pool=DUCKDB_POOL, retry_policy=STRIPE_RETRY,
           deps=["tenant_invoices"])
 def stripe_invoices(context: dg.AssetExecutionContext, stripe: StripeResource, warehouse: WarehouseResource):
@@ -51,10 +74,12 @@ def stripe_invoices(context: dg.AssetExecutionContext, stripe: StripeResource, w
             "ORDER BY i.period_start, i.tenant_id, i.correction_seq").fetchall()]
         docs = [(store.stored_document(conn, i), t, c, e) for i, t, c, e in pending]
         originals = dict(conn.execute("SELECT invoice_id, stripe_object_id FROM revenue.stripe_documents").fetchall())
-    client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
     pushed = []
+    with stripe_errors(stripe.api_key):
+        client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
     for doc, _, corrects, email in docs:  # network first; each success is recorded at once, below
-        result = push_document(client, doc, email, originals.get(corrects))
+        with stripe_errors(stripe.api_key):
+            result = push_document(client, doc, email, originals.get(corrects))
         pushed.append((doc, result))
         originals[doc.invoice_id] = result.stripe_object_id
         with warehouse.connect() as conn, transaction(conn):
@@ -84,8 +109,9 @@ def stripe_payments(context: dg.AssetExecutionContext, stripe: StripeResource, w
     with warehouse.connect() as conn:
         pushed = conn.execute("SELECT s.invoice_id, s.stripe_object_id, s.tenant_id, s.currency FROM "
                               "revenue.stripe_documents s WHERE s.object_type = 'invoice' ORDER BY 1").fetchall()
-    client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
-    fetched = [(row, client.v1.invoices.retrieve(row[1])) for row in pushed]
+    with stripe_errors(stripe.api_key):
+        client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
+        fetched = [(row, client.v1.invoices.retrieve(row[1])) for row in pushed]
     now = _now()
     with warehouse.connect() as conn:
         with transaction(conn):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import stripe
 
 from billing_assets.revenue.invoicing.documents import Document, DocumentType
+from billing_assets.secrets import checked_secret, redact
 
 PAYMENT_NAMESPACE = uuid.UUID("c4a9e2f1-7b3d-4c58-a6e0-1f2d3b4c5e6a")  # payment ids: uuid5 of the Stripe invoice
 
@@ -35,8 +36,25 @@ def idempotency_key(invoice_id: str, line: str | int, action: str) -> str:
 
 
 def make_client(api_key: str, api_base: str, timeout_s: float = 30.0, retries: int = 3) -> stripe.StripeClient:
-    return stripe.StripeClient(api_key, base_addresses={"api": api_base}, max_network_retries=retries,
-                               http_client=stripe.RequestsClient(timeout=timeout_s))
+    """The key is checked first (SecretError names STRIPE_API_KEY, never its value)."""
+    return stripe.StripeClient(checked_secret("STRIPE_API_KEY", api_key), base_addresses={"api": api_base},
+                               max_network_retries=retries, http_client=stripe.RequestsClient(timeout=timeout_s))
+
+
+PERMANENT_STRIPE_ERRORS = (stripe.AuthenticationError, stripe.PermissionError, stripe.InvalidRequestError,
+                           stripe.CardError, stripe.IdempotencyError)
+
+
+def is_permanent(exc: Exception) -> bool:
+    """401, 403, 400/404 and idempotency conflicts never heal by retrying; 429, 5xx and network errors may."""
+    return isinstance(exc, PERMANENT_STRIPE_ERRORS)
+
+
+def stripe_message(exc: Exception, api_key: str | None) -> str:
+    """What Stripe said, with the key and anything credential-shaped removed."""
+    status = getattr(exc, "http_status", None)
+    text = getattr(exc, "user_message", None) or str(exc)
+    return redact(f"Stripe {type(exc).__name__}" + (f" (HTTP {status})" if status else "") + f": {text}", api_key)
 
 
 def _options(invoice_id: str, line: str | int, action: str) -> dict:
