@@ -88,11 +88,12 @@ def run_demo(started: float) -> int:
     print()
     print("Stripe: not configured (set STRIPE_API_KEY): issued invoices were not pushed, collection not tracked."
           if not os.environ.get("STRIPE_API_KEY") else "Stripe: issued invoices pushed by stripe_invoices.")
-    print(f"Warehouse {where.warehouse_path}: {len(tables)} tables; analyst views in schema `marts`; "
-          f"exports in {where.exports_dir}")
+    print(f"Warehouse {where.warehouse_path}: {len(tables)} tables; analysts read the copy "
+          f"{where.exports_dir / 'warehouse.duckdb'} (views in schema `marts`) and the exports in {where.exports_dir}")
     print(f"Done in {time.monotonic() - started:.0f}s.")
     print(f"  Open the UI:       DAGSTER_HOME={where.dagster_home} .venv/bin/dagster dev")
-    print(f"  Query the marts:   .venv/bin/python -c \"import duckdb; print(duckdb.connect('{where.warehouse_path}', "  # noqa: S608
+    analyst_copy = where.exports_dir / "warehouse.duckdb"
+    print(f"  Query the marts:   .venv/bin/python -c \"import duckdb; print(duckdb.connect('{analyst_copy}', "  # noqa: S608
           "read_only=True).sql('SELECT * FROM marts.monthly_pnl'))\"   (more in README: For analysts)")
     print(f"  Preview invoices:  .venv/bin/billing-assets preview --tenant {PILOT_TENANT_SLUG} --period {PILOT_MONTH}")
     return 0

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 import dagster as dg
 
 from billing_assets.assets_common import bind_resources
-from billing_assets.margin import assets
+from billing_assets.margin import analyst_copy, assets
 from billing_assets.warehouse.resource import warehouse_from_environment
 
 
 def build(resources: Mapping[str, dg.ConfigurableResource] | None = None) -> dg.Definitions:
-    return dg.Definitions(assets=[assets.margin_marts, assets.reconciliation_report],
+    return dg.Definitions(assets=[assets.margin_marts, assets.reconciliation_report, analyst_copy.analyst_warehouse],
                           resources=bind_resources(resources, warehouse=warehouse_from_environment))

@@ -9,6 +9,7 @@ only one that ever migrates.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,7 +25,19 @@ from billing_assets.warehouse.migrations import apply_migrations, pending_migrat
 
 
 class WarehouseLockedError(RuntimeError):
-    """Another process holds the DuckDB file."""
+    """Another process holds the DuckDB file; the message names it in one line."""
+
+
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)(?: by user (?P<user>[^.\s]+))?")
+
+
+def lock_holder(message: str) -> str:
+    """Who holds the file, from DuckDB's lock error: `PID 123 (/usr/bin/python, user ana)`."""
+    found = _HOLDER.search(message)
+    if not found:
+        return "another process"
+    user = f", user {found['user']}" if found["user"] else ""
+    return f"PID {found['pid']} ({found['program']}{user})"
 
 
 class WarehouseOutdatedError(RuntimeError):
@@ -32,7 +45,7 @@ class WarehouseOutdatedError(RuntimeError):
 
 
 @contextmanager
-def open_warehouse(path: str | Path, *, read_only: bool = False, lock_timeout_s: float = 60.0
+def open_warehouse(path: str | Path, *, read_only: bool = False, lock_timeout_s: float = 10.0
                    ) -> Iterator[duckdb.DuckDBPyConnection]:
     path = Path(path)
     if read_only and not path.exists():
@@ -44,8 +57,13 @@ def open_warehouse(path: str | Path, *, read_only: bool = False, lock_timeout_s:
             conn = duckdb.connect(str(path), read_only=read_only)
             break
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise WarehouseLockedError(f"cannot open warehouse {path}: {exc}") from exc
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() > deadline:
+                raise WarehouseLockedError(
+                    f"warehouse {path} is held by {lock_holder(str(exc))} (waited {lock_timeout_s:g} s): any "
+                    f"connection to the file, read-only ones included, blocks the pipeline's writer; close it, "
+                    f"and read the analysts' copy (exports/warehouse.duckdb) instead") from None
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
     try:

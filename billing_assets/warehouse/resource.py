@@ -19,7 +19,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
     path: str = Field(description="DuckDB file of the warehouse (BILLING_WAREHOUSE_PATH).")
     exports_dir: str = Field(description="Folder of the Parquet/CSV exports for analysts and FinOps tools.")
-    lock_timeout_s: float = Field(default=60.0, description="How long to wait for another writer.")
+    lock_timeout_s: float = Field(default=10.0, description="How long to wait for a process holding the file "
+                                  "before failing with one line that names it.")
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
