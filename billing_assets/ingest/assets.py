@@ -186,7 +186,12 @@ def do_invoices(context: dg.AssetExecutionContext, digitalocean: DigitalOceanRes
     start, end = month_window(context)
     source = digitalocean.document_source()
     list_docs = source.invoice_list()
-    entries, preview = parse.parse_invoice_list([(d.content, d.uri) for d in list_docs])
+    try:
+        entries, preview = parse.parse_invoice_list([(d.content, d.uri) for d in list_docs])
+    except parse.ParseError:
+        with warehouse.connect() as conn, transaction(conn):  # refused, but its bytes are evidence
+            store_raw(conn, list_docs)
+        raise
     by_period = {e.period: e for e in entries}
     now = datetime.now(UTC)
     fetched = []  # (month, entry, items, summary, csv)
@@ -269,6 +274,27 @@ def parse_month_lines(conn, period_start: datetime) -> tuple[list[parse.CostLine
     return lines, figures
 
 
+def month_problems(lines: list[parse.CostLine], f: dict, month: Period) -> dict[str, list[str]]:
+    """What the blocking checks find in one month's parsed documents (empty lists: all good)."""
+    found: dict[str, list[str]] = {name: [] for name in COST_LINE_CHECKS}
+    label = f"{month.label} invoice {f['invoice_id'] or f['invoice_uuid']}"
+    for expected, name in ((f["invoice_amount"], "invoice amount"), (f["summary_amount"], "summary")):
+        if expected is not None and expected != f["lines_total"]:
+            found["lines_sum_to_invoice"].append(f"{label}: lines total {f['lines_total']} ≠ {name} {expected} (cents)")
+    if f["csv_count"] is not None and f["json_count"] is not None and (
+            f["csv_count"], f["lines_total"]) != (f["json_count"], f["json_total"]):
+        found["csv_and_json_agree"].append(f"{label}: CSV {f['csv_count']} lines / {f['lines_total']} vs JSON "
+                                           f"{f['json_count']} lines / {f['json_total']}")
+    seen: dict[tuple, int] = {}
+    for line in lines:
+        key = (*line.match_key, line.end_at, line.hours, line.project_name)
+        if key in seen:
+            found["no_duplicate_lines"].append(f"{label}: line {line.line_number} repeats line {seen[key]} "
+                                               f"({line.description})")
+        seen.setdefault(key, line.line_number)
+    return found
+
+
 @dg.asset(**COMMON, **MONTHLY, kinds={"duckdb"}, deps=[do_invoices],
           check_specs=[dg.AssetCheckSpec(name, asset="do_cost_lines", description=desc, blocking=True)
                        for name, desc in COST_LINE_CHECKS.items()])
@@ -278,31 +304,19 @@ def do_cost_lines(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     traceable to its invoice and line number in the raw bytes."""
     start, end = month_window(context)
     problems: dict[str, list[str]] = {name: [] for name in COST_LINE_CHECKS}
+    kept: list[str] = []  # months whose documents failed a check: their previous lines stay
     with warehouse.connect() as conn:
         with transaction(conn):
-            conn.execute("DELETE FROM ingest.do_cost_lines WHERE period_start >= ? AND period_start < ?", [start, end])
             total_lines = 0
             for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
                 lines, f = parse_month_lines(conn, month.start.replace(tzinfo=None))
-                if not lines:
+                found = month_problems(lines, f, month) if lines else {}
+                if any(found.values()):
+                    for name, items in found.items():
+                        problems[name] += items
+                    kept.append(month.label)
                     continue
-                label = f"{month.label} invoice {f['invoice_id'] or f['invoice_uuid']}"
-                for expected, name in ((f["invoice_amount"], "invoice amount"), (f["summary_amount"], "summary")):
-                    if expected is not None and expected != f["lines_total"]:
-                        problems["lines_sum_to_invoice"].append(
-                            f"{label}: lines total {f['lines_total']} ≠ {name} {expected} (cents)")
-                if f["csv_count"] is not None and f["json_count"] is not None and (
-                        f["csv_count"], f["lines_total"]) != (f["json_count"], f["json_total"]):
-                    problems["csv_and_json_agree"].append(
-                        f"{label}: CSV {f['csv_count']} lines / {f['lines_total']} vs JSON {f['json_count']} lines / "
-                        f"{f['json_total']}")
-                seen = {}
-                for line in lines:
-                    key = (*line.match_key, line.end_at, line.hours, line.project_name)
-                    if key in seen:
-                        problems["no_duplicate_lines"].append(
-                            f"{label}: line {line.line_number} repeats line {seen[key]} ({line.description})")
-                    seen.setdefault(key, line.line_number)
+                conn.execute("DELETE FROM ingest.do_cost_lines WHERE period_start = ?", [month.start.replace(tzinfo=None)])
                 insert_rows(conn, "ingest.do_cost_lines",
                     [[month.start.replace(tzinfo=None), line.invoice_uuid, f["invoice_id"], line.line_number,
                       line.product, line.group_description, line.description, line.hours, naive(line.start_at),
@@ -313,7 +327,9 @@ def do_cost_lines(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         schema = table_schema(conn, "ingest.do_cost_lines")
     yield dg.MaterializeResult(metadata={
         "dagster/row_count": total_lines, "window": window_label(start, end), "preview": dg.MetadataValue.md(preview),
-        "dagster/column_schema": schema})
+        "dagster/column_schema": schema,
+        "months_kept_as_before": dg.MetadataValue.md(md_bullets(
+            [f"{m}: its documents failed a check below; the lines from before stay" for m in kept]))})
     for name, found in problems.items():
         yield dg.AssetCheckResult(check_name=name, passed=not found, severity=dg.AssetCheckSeverity.ERROR,
                                   metadata={"findings": len(found), "details": dg.MetadataValue.md(md_bullets(found))})

@@ -83,7 +83,20 @@ def test_a_bad_document_fails_clearly_keeps_its_bytes_and_changes_nothing_derive
     assert kept == 1
 
 
+def test_a_malformed_invoice_list_is_refused_and_its_bytes_kept(env):
+    (env.root / "digitalocean" / "invoices.json").write_bytes(b'{"invoices": [{"invoice_uuid": ')
+    with pytest.raises(Exception, match="invoices.json"):
+        env.materialize(COST, partition_key="2026-04-01")
+    with env.connect() as conn:
+        kept = conn.execute("SELECT size_bytes FROM ingest.raw_documents WHERE uri LIKE '%invoices.json'").fetchall()
+        derived = conn.execute("SELECT count(*) FROM ingest.do_invoices").fetchone()[0]
+    assert kept == [(31,)] and derived == 0
+
+
 def test_totals_check_blocks_when_lines_do_not_tie_out(env):
+    env.materialize(COST, partition_key="2026-04-01")
+    with env.connect() as conn:
+        before = conn.execute("SELECT * FROM ingest.do_cost_lines ORDER BY ALL").fetchall()
     listing_path = env.root / "digitalocean" / "invoices.json"
     listing = json.loads(listing_path.read_text())
     for invoice in listing["invoices"]:
@@ -94,6 +107,25 @@ def test_totals_check_blocks_when_lines_do_not_tie_out(env):
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     assert not checks["lines_sum_to_invoice"].passed
     assert "≠ invoice amount 100" in checks["lines_sum_to_invoice"].metadata["details"].value
+    with env.connect() as conn:  # the refused documents did not replace the month's lines
+        assert conn.execute("SELECT * FROM ingest.do_cost_lines ORDER BY ALL").fetchall() == before
+
+
+def test_a_csv_missing_a_line_is_refused_and_the_month_keeps_its_lines(env):
+    env.materialize(COST, partition_key="2026-04-01")
+    with env.connect() as conn:
+        before = conn.execute("SELECT * FROM ingest.do_cost_lines ORDER BY ALL").fetchall()
+    listing = json.loads((env.root / "digitalocean" / "invoices.json").read_text())
+    april = next(i for i in listing["invoices"] if i["invoice_period"] == "2026-04")["invoice_uuid"]
+    csv = env.root / "digitalocean" / "invoices" / april / "invoice.csv"
+    csv.write_text("".join(csv.read_text().splitlines(keepends=True)[:-1]))  # the last line lost in transit
+    result = env.materialize(COST, partition_key="2026-04-01", raise_on_error=False)
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert not checks["lines_sum_to_invoice"].passed and not checks["csv_and_json_agree"].passed
+    with env.connect() as conn:
+        assert conn.execute("SELECT * FROM ingest.do_cost_lines ORDER BY ALL").fetchall() == before
+    meta = result.asset_materializations_for_node("do_cost_lines")[0].metadata
+    assert "2026-04: its documents failed a check" in meta["months_kept_as_before"].value
 
 
 def test_unissued_and_usage_free_months_are_recorded_as_such(env, do_api):
