@@ -69,11 +69,13 @@ def _stage(name: str, queue, *args) -> None:
                                   "WHERE source = 'events' AND period_start = '2026-04-01'").fetchone()
     elif name == "load_parquet":
         warehouse, parquet = args
-        from billing_assets.source.assets import copy_parquet_drop
+        from billing_assets.source.assets import snapshot_usage_events
+        from billing_assets.source.resources import SourceDatabaseResource
 
         with open_warehouse(warehouse) as conn, transaction(conn):
             started = time.perf_counter()
-            result = (copy_parquet_drop(conn, parquet),)
+            result = (snapshot_usage_events(conn, SourceDatabaseResource(url="sqlite://",
+                                                                         usage_events_parquet=parquet)),)
     elif name in ("reference", "floor"):
         (parquet,) = args
         conn = duckdb.connect()
@@ -81,12 +83,12 @@ def _stage(name: str, queue, *args) -> None:
         result = (sum(r[2] for r in rows), sum(r[3] for r in rows))
     elif name == "postgres_read":
         warehouse, url = args
-        from billing_assets.source.assets import copy_table
+        from billing_assets.source.assets import snapshot_usage_events
         from billing_assets.source.resources import SourceDatabaseResource
 
         with open_warehouse(warehouse) as conn, transaction(conn):
             started = time.perf_counter()
-            result = (copy_table(conn, SourceDatabaseResource(url=url), "usage_events"),)
+            result = (snapshot_usage_events(conn, SourceDatabaseResource(url=url)),)
     elif name == "postgres_dedup":
         (url,) = args
         import sqlalchemy as sa
@@ -137,13 +139,11 @@ def main() -> int:
     sqlite = f"sqlite:///{args.workdir / 'source.sqlite'}"
     load_source(sqlite, world)
     warehouse = str(args.workdir / "warehouse.duckdb")
-    from billing_assets.source.assets import SNAPSHOT_TABLES, copy_table
+    from billing_assets.source.assets import snapshot_small_tables
     from billing_assets.source.resources import SourceDatabaseResource
 
     with open_warehouse(warehouse) as conn, transaction(conn):
-        for tables in SNAPSHOT_TABLES.values():
-            for table in tables:
-                copy_table(conn, SourceDatabaseResource(url=sqlite), table)
+        snapshot_small_tables(conn, SourceDatabaseResource(url=sqlite))
 
     shutil.copy(warehouse, warehouse.replace(".duckdb", "_snapshot.duckdb"))
     results: dict[str, tuple[float, float, tuple]] = {}

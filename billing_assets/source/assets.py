@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
+from pydantic import Field
 
-from billing_assets.assets_common import DUCKDB_POOL, table_schema
+from billing_assets.assets_common import DUCKDB_POOL, md_bullets, table_schema
+from billing_assets.source import validation
 from billing_assets.source.reader import SourceError, open_reader, redacted
 from billing_assets.source.resources import SourceDatabaseResource
 from billing_assets.warehouse import markdown_preview, table_columns, transaction
@@ -35,52 +37,110 @@ DESCRIPTIONS = {
 }
 
 
-def copy_table(conn, source: SourceDatabaseResource, table: str) -> int:
-    """Replace staging.<table> with the source's rows; the caller owns the transaction."""
+def land_table(conn, source: SourceDatabaseResource, table: str) -> None:
+    """The source table as text into landing_<table>: what the platform holds, before any typing."""
     columns = table_columns(conn, f"staging.{table}")
-    query = f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608 - names come from our own DDL
-    conn.execute(f"DELETE FROM staging.{table}")  # noqa: S608
+    listed = ", ".join(f"CAST({c} AS TEXT) AS {c}" for c in columns)
+    query = f"SELECT {listed} FROM {table}"  # noqa: S608 - names come from our own DDL
     with open_reader(source.url, query, source.batch_rows) as reader:
         conn.register("source_reader", reader)
-        conn.execute("SET preserve_insertion_order = false")  # staging row order means nothing; lets DuckDB parallelise
         try:
-            conn.execute(f"INSERT INTO staging.{table} BY NAME SELECT * FROM source_reader")  # noqa: S608
+            as_text = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in columns)  # all-NULL columns arrive untyped
+            conn.execute(f"CREATE OR REPLACE TEMP TABLE landing_{table} AS SELECT {as_text} "  # noqa: S608
+                         "FROM source_reader")
         finally:
-            conn.execute("RESET preserve_insertion_order")
             conn.unregister("source_reader")
-    rows = conn.execute(f"SELECT count(*) FROM staging.{table}").fetchone()[0]  # noqa: S608
-    conn.execute("INSERT INTO staging.snapshot_log VALUES (?, ?, ?, ?)",
-                 [table, rows, redacted(source.url), datetime.now(UTC).replace(tzinfo=None)])
-    return rows
 
 
-def copy_parquet_drop(conn, pattern: str) -> int:
-    """Replace staging.usage_events with the Parquet drop (contract columns by name; extra columns ignored)."""
+def land_parquet_drop(conn, pattern: str) -> None:
+    """The usage events Parquet drop as text into landing_usage_events (contract columns by name)."""
     columns = table_columns(conn, "staging.usage_events")
-    conn.execute("DELETE FROM staging.usage_events")
+    listed = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in columns)
     try:
-        conn.execute(f"INSERT INTO staging.usage_events BY NAME SELECT {', '.join(columns)} "  # noqa: S608
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE landing_usage_events AS SELECT {listed} "  # noqa: S608
                      "FROM read_parquet($pattern)", {"pattern": pattern})
     except duckdb.Error as exc:
         raise SourceError(f"usage events Parquet drop {pattern}: {exc}") from None
-    rows = conn.execute("SELECT count(*) FROM staging.usage_events").fetchone()[0]
-    conn.execute("INSERT INTO staging.snapshot_log VALUES ('usage_events', ?, ?, ?)",
-                 [rows, pattern, datetime.now(UTC).replace(tzinfo=None)])
-    return rows
+
+
+def snapshot(conn, tables: tuple[str, ...], land, rules: str, tenants_of: str, where: str,
+             limits: validation.Limits) -> dict[str, int]:
+    """Land, type, check and write `tables` in the caller's transaction; returns rows written per table.
+    The old staging rows are replaced only here, after every table of the set was validated."""
+    validation.start(conn, limits)
+    for table in tables:
+        land(table)
+        validation.type_landed(conn, table)
+    validation.apply_rules(conn, rules)
+    at = datetime.now(UTC).replace(tzinfo=None)
+    counts = validation.write_staging(conn, tables, at, tenants_of)
+    for table in tables:
+        conn.execute("INSERT INTO staging.snapshot_log VALUES (?, ?, ?, ?)", [table, counts[table], where, at])
+    return counts
+
+
+def rejection_findings(conn, tables: tuple[str, ...]) -> list[str]:
+    return [f"{t} {pk}: {col} = {value!r}: {reason} (tenant {tenant or 'unknown'})"
+            for t, pk, col, value, reason, tenant in conn.execute(
+                "SELECT table_name, primary_key, column_name, value, reason, tenant_id FROM staging.source_rejections "
+                "WHERE list_contains(?, table_name) ORDER BY ALL", [list(tables)]).fetchall()]
+
+
+class SnapshotConfig(dg.Config):
+    max_event_quantity: int = Field(default=validation.Limits.max_event_quantity, gt=0,
+                                    description="A usage event above this quantity is refused as implausible.")
+    max_price_minor: int = Field(default=validation.Limits.max_price_minor, gt=0,
+                                 description="A base fee or add-on price above this (minor units) is refused.")
+
+    @property
+    def limits(self) -> validation.Limits:
+        return validation.Limits(self.max_event_quantity, self.max_price_minor)
+
+
+SMALL_TABLES = tuple(t for tables in SNAPSHOT_TABLES.values() for t in tables)
+
+
+def snapshot_small_tables(conn, source_db: SourceDatabaseResource,
+                          limits: validation.Limits = validation.DEFAULT_LIMITS) -> dict[str, int]:
+    return snapshot(conn, SMALL_TABLES, lambda table: land_table(conn, source_db, table),
+                    "source/rules_snapshot.sql", "source/rejection_tenants_snapshot.sql", redacted(source_db.url),
+                    limits)
+
+
+def snapshot_usage_events(conn, source_db: SourceDatabaseResource,
+                          limits: validation.Limits = validation.DEFAULT_LIMITS) -> int:
+    """Usage events from the Parquet drop when one is configured, else from the source database."""
+    drop = source_db.usage_events_parquet
+    land = (lambda _: land_parquet_drop(conn, drop)) if drop else (lambda table: land_table(conn, source_db, table))
+    return snapshot(conn, ("usage_events",), land, "source/rules_usage_events.sql",
+                    "source/rejection_tenants_usage_events.sql", drop or redacted(source_db.url),
+                    limits)["usage_events"]
+
+
+def _rejection_check(name: str, asset: str, found: list[str]) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=name, asset_key=asset, passed=not found, severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"refused_rows": len(found), "details": dg.MetadataValue.md(md_bullets(found))})
 
 
 @dg.multi_asset(
     specs=[dg.AssetSpec(name, group_name="source", description=DESCRIPTIONS[name], kinds={"sql", "duckdb"},
                         owners=["team:billing"], tags={"layer": "staging"})
            for name in SNAPSHOT_TABLES],
+    check_specs=[dg.AssetCheckSpec(
+        "source_rows_valid", asset="source_tenants",
+        description="Every source row typed and checked; refused rows (staging.source_rejections) are kept out "
+                    "of staging and their tenants are not invoiced until the source is fixed. Not blocking: "
+                    "every other tenant is still invoiced.")],
     pool=DUCKDB_POOL,
 )
-def source_snapshot(warehouse: WarehouseResource, source_db: SourceDatabaseResource):
-    """One consistent snapshot of the platform's small tables."""
+def source_snapshot(config: SnapshotConfig, warehouse: WarehouseResource, source_db: SourceDatabaseResource):
+    """One consistent, validated snapshot of the platform's small tables."""
     results = []
     with warehouse.connect() as conn:
         with transaction(conn):
-            counts = {t: copy_table(conn, source_db, t) for tables in SNAPSHOT_TABLES.values() for t in tables}
+            counts = snapshot_small_tables(conn, source_db, config.limits)
+        found = rejection_findings(conn, SMALL_TABLES)
         for asset_name, tables in SNAPSHOT_TABLES.items():
             first = f"staging.{tables[0]}"
             results.append(dg.MaterializeResult(
@@ -94,26 +154,31 @@ def source_snapshot(warehouse: WarehouseResource, source_db: SourceDatabaseResou
                 },
             ))
     yield from results
+    yield _rejection_check("source_rows_valid", "source_tenants", found)
 
 
 @dg.asset(group_name="source", kinds={"sql", "duckdb"}, owners=["team:billing"], pool=DUCKDB_POOL,
-          tags={"layer": "staging"})
-def source_usage_events(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                        source_db: SourceDatabaseResource) -> dg.MaterializeResult:
-    """All usage events from the source, streamed as Arrow batches (dedup happens in metering)."""
+          tags={"layer": "staging"},
+          check_specs=[dg.AssetCheckSpec(
+              "usage_events_valid", asset="source_usage_events",
+              description="Every usage event typed and checked (timestamps, whole quantities, plausibility, "
+                          "conflicting duplicates); refused events are listed and their tenants not invoiced.")])
+def source_usage_events(context: dg.AssetExecutionContext, config: SnapshotConfig, warehouse: WarehouseResource,
+                        source_db: SourceDatabaseResource):
+    """All usage events from the source, as Arrow batches, validated (dedup happens in metering)."""
     started = datetime.now(UTC)
+    where = source_db.usage_events_parquet or redacted(source_db.url)
     with warehouse.connect() as conn:
         with transaction(conn):
-            if source_db.usage_events_parquet:
-                rows = copy_parquet_drop(conn, source_db.usage_events_parquet)
-            else:
-                rows = copy_table(conn, source_db, "usage_events")
+            rows = snapshot_usage_events(conn, source_db, config.limits)
+        found = rejection_findings(conn, ("usage_events",))
         seconds = (datetime.now(UTC) - started).total_seconds()
-        context.log.info(f"copied {rows:,} usage events in {seconds:.1f}s")
-        return dg.MaterializeResult(metadata={
+        context.log.info(f"copied {rows:,} usage events in {seconds:.1f}s ({len(found)} refused)")
+        yield dg.MaterializeResult(metadata={
             "dagster/row_count": rows,
             "seconds": round(seconds, 2),
             "events_per_second": round(rows / seconds) if seconds else None,
-            "source": source_db.usage_events_parquet or redacted(source_db.url),
+            "source": where,
             "dagster/column_schema": table_schema(conn, "staging.usage_events"),
         })
+    yield _rejection_check("usage_events_valid", "source_usage_events", found)

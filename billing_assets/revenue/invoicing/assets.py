@@ -8,6 +8,7 @@ from pydantic import Field
 from billing_assets.assets_common import (
     DUCKDB_POOL,
     MONTHLY,
+    md_bullets,
     md_table,
     month_window,
     table_schema,
@@ -16,7 +17,7 @@ from billing_assets.assets_common import (
 from billing_assets.periods import Period, PeriodError, months_in, parse_month
 from billing_assets.revenue.invoicing import store
 from billing_assets.revenue.invoicing.documents import PlanOutcome, plan_documents
-from billing_assets.revenue.invoicing.inputs import load_tenant_inputs, quote_tenant
+from billing_assets.revenue.invoicing.inputs import load_tenant_inputs, quote_tenant, refused_tenants
 from billing_assets.revenue.invoicing.preview import preview_rows
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import insert_rows, markdown_preview, transaction
@@ -44,7 +45,11 @@ class InvoiceRunConfig(dg.Config):
     force: bool = Field(default=False, description="Rewrite drafts even when unchanged. Never touches issued ones.")
 
 
-def _exclusion_reason(tenant, config: InvoiceRunConfig) -> str | None:
+def _exclusion_reason(tenant, config: InvoiceRunConfig, refused: dict[str, str],
+                      tenant_id: str | None = None) -> str | None:
+    tenant_id = tenant_id or tenant.tenant_id
+    if tenant_id in refused:
+        return f"source rows refused (staging.source_rejections): {refused[tenant_id]}"
     if tenant.tenant_id in config.exclude_tenants or tenant.slug in config.exclude_tenants:
         return "excluded by run config exclude_tenants"
     if config.only_segment and tenant.segment != config.only_segment:
@@ -55,6 +60,7 @@ def _exclusion_reason(tenant, config: InvoiceRunConfig) -> str | None:
 def invoice_window(conn, window: Period, config: InvoiceRunConfig, now: datetime) -> list[tuple[str, str, str]]:
     """Compute and write every month of the window; returns (period, tenant, outcome) rows."""
     outcomes = []
+    refused = refused_tenants(conn)
     for month in months_in(window):
         inputs = load_tenant_inputs(conn, month)
         unknown = set(config.exclude_tenants) - {t.tenant.tenant_id for t in inputs.values()} - {
@@ -65,7 +71,7 @@ def invoice_window(conn, window: Period, config: InvoiceRunConfig, now: datetime
         conn.execute("DELETE FROM revenue.credit_availability WHERE period_start = ?", [month.start.replace(tzinfo=None)])
         for tenant_inputs in inputs.values():
             tenant = tenant_inputs.tenant
-            reason = _exclusion_reason(tenant, config)
+            reason = _exclusion_reason(tenant, config, refused)
             invoiced: set[str] = set()
             if reason is None:
                 q = quote_tenant(tenant_inputs, month)
@@ -88,6 +94,14 @@ def invoice_window(conn, window: Period, config: InvoiceRunConfig, now: datetime
                                   reason or "no billable time or usage in the period (e.g. a whole-period trial)"])
             if tenant_inputs.subscriptions:
                 outcomes.append((month.label, tenant.slug, outcome))
+        for tenant_id in sorted(set(refused) - set(inputs)):  # the tenant's own row was refused
+            conn.execute(
+                "INSERT INTO revenue.invoice_exclusions SELECT ?, d.tenant_id, s.subscription_id, ? "
+                "FROM staging.subscriptions s JOIN staging.deployments d USING (deployment_id) WHERE d.tenant_id = ? "
+                "AND s.started_at < ? AND coalesce(s.canceled_at, ?) > ?",
+                [month.start.replace(tzinfo=None), _exclusion_reason(None, config, refused, tenant_id), tenant_id,
+                 month.end.replace(tzinfo=None), month.end.replace(tzinfo=None), month.start.replace(tzinfo=None)])
+            outcomes.append((month.label, tenant_id, PlanOutcome.EXCLUDED))
     return outcomes
 
 
@@ -144,6 +158,10 @@ def tenant_invoices(context: dg.AssetExecutionContext, config: InvoiceRunConfig,
         preview = markdown_preview(conn, read_sql("invoicing/invoice_preview.sql"), params, limit=30)
         invoice_schema = table_schema(conn, "revenue.tenant_invoices")
         line_schema = table_schema(conn, "revenue.tenant_invoice_lines")
+        refused = refused_tenants(conn)
+    if refused:
+        context.log.warning(f"not invoiced, source rows refused: {', '.join(sorted(refused))} "
+                            "(staging.source_rejections; fix the source and re-run the month)")
     summary = {}
     for _, _, outcome in outcomes:
         summary[outcome] = summary.get(outcome, 0) + 1
@@ -151,6 +169,8 @@ def tenant_invoices(context: dg.AssetExecutionContext, config: InvoiceRunConfig,
         "dagster/row_count": totals[0], "drafts": totals[1], "corrections": totals[2],
         "window": window_label(start, end), "outcomes": dg.MetadataValue.json(summary),
         "tenants": dg.MetadataValue.md(md_table(outcomes, ("period", "tenant", "outcome"))),
+        "not_invoiced_source_rows_refused": dg.MetadataValue.md(md_bullets(
+            [f"{tenant}: {why}" for tenant, why in refused.items()])),
         "preview": dg.MetadataValue.md(preview), "dagster/column_schema": invoice_schema,
     })
     yield dg.MaterializeResult(asset_key="tenant_invoice_lines", metadata={

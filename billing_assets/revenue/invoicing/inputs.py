@@ -27,8 +27,8 @@ from billing_assets.revenue.invoicing.rating import (
     UsageKey,
     quote,
 )
-from billing_assets.revenue.invoicing.tax import tax_rate_for
 from billing_assets.sql_files import read_sql
+from billing_assets.tax import tax_rate_for
 
 
 class InvoicingError(ValueError):
@@ -118,8 +118,18 @@ def load_billed_usage(conn, period: Period) -> dict[str, BilledUsage]:
     return out
 
 
+def refused_tenants(conn) -> dict[str, str]:
+    """Tenants with a source row the snapshot refused (staging.source_rejections), and what was refused:
+    they are not invoiced until the source is fixed, never invoiced on partial inputs."""
+    return dict(conn.execute(
+        "SELECT tenant_id, string_agg(DISTINCT table_name || ' ' || primary_key || ' ' || column_name || ': ' "
+        "|| reason, '; ' ORDER BY table_name || ' ' || primary_key || ' ' || column_name || ': ' || reason) "
+        "FROM staging.source_rejections WHERE tenant_id IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall())
+
+
 def load_tenant_inputs(conn, period: Period) -> dict[str, TenantInputs]:
-    """Every tenant with the subscriptions that overlap `period` or have late usage billed in it."""
+    """Every tenant with the subscriptions that overlap `period` or have late usage billed in it.
+    Subscriptions of a tenant whose own row was refused by the snapshot are left out with it."""
     start, end = period.start.replace(tzinfo=None), period.end.replace(tzinfo=None)
     catalogue = load_catalogue(conn)
     tenants = {row[0]: TenantInputs(Tenant(*row)) for row in conn.execute(
@@ -141,6 +151,7 @@ def load_tenant_inputs(conn, period: Period) -> dict[str, TenantInputs]:
         if tenant_id in tenants:
             tenants[tenant_id].credits = credits
     billed = load_billed_usage(conn, period)
+    refused = refused_tenants(conn)
     for row in conn.execute(
             "SELECT s.subscription_id, s.deployment_id, d.slug, d.tenant_id, s.started_at, s.trial_ends_at, "
             "s.canceled_at FROM staging.subscriptions s JOIN staging.deployments d USING (deployment_id) "
@@ -148,6 +159,8 @@ def load_tenant_inputs(conn, period: Period) -> dict[str, TenantInputs]:
             "OR s.subscription_id IN (SELECT unnest(?)) ORDER BY s.subscription_id",
             [end, start, sorted(sub_id for sub_id, b in billed.items() if b.late)]).fetchall():
         sub_id, deployment_id, slug, tenant_id, started, trial_end, canceled = row
+        if tenant_id not in tenants and tenant_id in refused:
+            continue
         if tenant_id not in tenants:
             raise InvoicingError(f"subscription {sub_id}: deployment {slug} belongs to unknown tenant {tenant_id}")
         sub = Subscription(sub_id, deployment_id, slug, aware(started), tuple(phases.get(sub_id, ())),

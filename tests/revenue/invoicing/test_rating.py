@@ -21,7 +21,7 @@ from billing_assets.revenue.invoicing.rating import (
     price_quantity,
     quote,
 )
-from billing_assets.revenue.invoicing.tax import TaxError, tax_rate_for
+from billing_assets.tax import TaxError, tax_rate_for
 from tests.revenue.invoicing.usage import at_first_phase
 
 APRIL = month_period(2026, 4)

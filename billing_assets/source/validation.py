@@ -1,0 +1,130 @@
+"""Every source row is typed and checked before it can reach staging, and so an invoice.
+
+The source is read as text (`CAST(column AS TEXT)`), so what the platform holds is what we judge:
+a timestamp is naive UTC or carries an explicit offset (converted to UTC), never an epoch integer
+or a guess; a whole number is written as one (2.5 is refused, not rounded); a missing required value
+is refused. Rules about meaning (prices exact, finite and >= 0, known currencies and tax
+jurisdictions, ascending tiers with one unbounded last tier, ordered date ranges, positive add-on
+quantities, plausibility bounds, conflicting duplicates) live in sql/source/rules_*.sql. A refused
+row is kept out of staging and listed in staging.source_rejections with its table, primary key,
+column, value, reason and the tenant it affects; everything else is written, and invoicing leaves
+out the tenants named there (never invoicing a tenant partially).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from billing_assets.money import CURRENCY_EXPONENTS
+from billing_assets.sql_files import read_sql
+from billing_assets.tax import TAX_RATES
+
+PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
+    "tenants": ("tenant_id",), "deployments": ("deployment_id",), "plans": ("plan_id",),
+    "plan_versions": ("plan_version_id",), "plan_version_charges": ("plan_version_id", "metric"),
+    "plan_version_charge_tiers": ("plan_version_id", "metric", "tier_index"), "add_ons": ("add_on_id",),
+    "subscriptions": ("subscription_id",), "subscription_phases": ("subscription_id", "effective_from"),
+    "subscription_add_ons": ("subscription_add_on_id",), "credit_grants": ("credit_grant_id",),
+    "cloud_resources": ("resource_id",), "usage_events": ("event_id",),
+}
+TIMESTAMP_TEXT = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}(:?\d{2})?)?"
+INTEGER_TEXT = r"-?\d{1,19}"
+BOOLEAN_TEXT = ("true", "false", "t", "f", "1", "0")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Plausibility bounds: a value beyond them is refused as implausible rather than billed."""
+
+    max_event_quantity: int = 10 ** 12
+    max_price_minor: int = 10 ** 11
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _columns(conn, table: str) -> list[tuple[str, str, bool]]:
+    return conn.execute(
+        "SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
+        "WHERE table_schema = 'staging' AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()
+
+
+def _typed(column: str, data_type: str) -> str:
+    quoted = f'"{column}"'
+    if data_type.startswith("TIMESTAMP"):
+        return (f"CASE WHEN regexp_full_match(trim({quoted}), '{TIMESTAMP_TEXT}') THEN "
+                f"TRY_CAST(TRY_CAST(trim({quoted}) AS TIMESTAMPTZ) AS TIMESTAMP) END")
+    if data_type in ("BIGINT", "INTEGER"):
+        return f"CASE WHEN regexp_full_match(trim({quoted}), '{INTEGER_TEXT}') THEN TRY_CAST(trim({quoted}) AS {data_type}) END"
+    if data_type == "BOOLEAN":
+        return f"lower(trim({quoted})) IN ('true', 't', '1')"
+    return quoted
+
+
+def _problem(column: str, data_type: str, nullable: bool) -> str:
+    """SQL giving the reason a landed value cannot be typed, or NULL when it can."""
+    quoted = f'"{column}"'
+    missing = "NULL" if nullable else "'missing (the column is required)'"
+    if data_type.startswith("TIMESTAMP"):
+        shape = ("'not a timestamp: write naive UTC (2026-04-30 23:00:00) or with an explicit offset "
+                 "(2026-04-30 23:00:00+02:00)'")
+        bad = f"WHEN NOT regexp_full_match(trim({quoted}), '{TIMESTAMP_TEXT}') THEN {shape} " \
+              f"WHEN ({_typed(column, data_type)}) IS NULL THEN 'not a valid date and time'"
+    elif data_type in ("BIGINT", "INTEGER"):
+        bad = f"WHEN NOT regexp_full_match(trim({quoted}), '{INTEGER_TEXT}') THEN 'not a whole number' " \
+              f"WHEN ({_typed(column, data_type)}) IS NULL THEN 'out of range for {data_type}'"
+    elif data_type == "BOOLEAN":
+        bad = f"WHEN lower(trim({quoted})) NOT IN {BOOLEAN_TEXT} THEN 'not true or false'"
+    else:
+        bad = f"WHEN trim({quoted}) = '' AND NOT {str(nullable).upper()} THEN 'missing (empty)'"
+    return f"CASE WHEN {quoted} IS NULL THEN {missing} {bad} END"
+
+
+def type_landed(conn, table: str) -> None:
+    """landing_<table> (text) -> typed_<table> (staging's types) + format rejections."""
+    columns = _columns(conn, table)
+    pk = " || '/' || ".join(f"coalesce(\"{c}\", '∅')" for c in PRIMARY_KEYS[table])
+    typed = ", ".join(f'{_typed(c, t)} AS "{c}"' for c, t, _ in columns)
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE typed_{table} AS SELECT {pk} AS _pk, {typed} "  # noqa: S608
+                 f"FROM landing_{table}")
+    problems = " UNION ALL ".join(
+        f"SELECT '{table}' AS table_name, {pk} AS primary_key, '{c}' AS column_name, "  # noqa: S608
+        f"CAST(\"{c}\" AS VARCHAR) AS value, {_problem(c, t, n)} AS reason FROM landing_{table}"
+        for c, t, n in columns)
+    conn.execute(f"INSERT INTO rejections SELECT * FROM ({problems}) WHERE reason IS NOT NULL")  # noqa: S608
+
+
+def start(conn, limits: Limits) -> None:
+    """The run's working tables: rejections found so far, the reference vocabularies, the limits."""
+    conn.execute("CREATE OR REPLACE TEMP TABLE rejections (table_name VARCHAR, primary_key VARCHAR, "
+                 "column_name VARCHAR, value VARCHAR, reason VARCHAR)")
+    conn.execute("CREATE OR REPLACE TEMP TABLE known_currencies AS SELECT unnest(?) AS currency",
+                 [sorted(CURRENCY_EXPONENTS)])
+    conn.execute("CREATE OR REPLACE TEMP TABLE known_jurisdictions AS SELECT unnest(?) AS jurisdiction",
+                 [sorted({r.jurisdiction for r in TAX_RATES})])
+    conn.execute("CREATE OR REPLACE TEMP TABLE limits AS SELECT ? AS max_event_quantity, ? AS max_price_minor",
+                 [limits.max_event_quantity, limits.max_price_minor])
+
+
+def apply_rules(conn, rules: str) -> None:
+    """The rules of meaning (sql/source/rules_*.sql) over the typed tables, added to the rejections."""
+    conn.execute(f"INSERT INTO rejections {read_sql(rules)}")
+
+
+def write_staging(conn, tables: tuple[str, ...], snapshot_at, tenants_of: str) -> dict[str, int]:
+    """Replace each staging table with its typed rows less the refused ones; record the refusals with
+    the tenant they affect (`tenants_of`: the SQL mapping a refused row to tenants). Returns rows written
+    per table. The caller owns the transaction."""
+    written = {}
+    for table in tables:
+        columns = ", ".join(f'"{c}"' for c, _, _ in _columns(conn, table))
+        conn.execute(f"DELETE FROM staging.{table}")  # noqa: S608
+        conn.execute(f"INSERT INTO staging.{table} ({columns}) SELECT {columns} FROM typed_{table} "  # noqa: S608
+                     f"WHERE _pk NOT IN (SELECT primary_key FROM rejections WHERE table_name = ?)", [table])
+        written[table] = conn.execute(f"SELECT count(*) FROM staging.{table}").fetchone()[0]  # noqa: S608
+    conn.execute("DELETE FROM staging.source_rejections WHERE list_contains(?, table_name)", [list(tables)])
+    # one row per refused value and tenant it affects (a catalogue row affects every tenant on it)
+    conn.execute(f"INSERT INTO staging.source_rejections SELECT ?, r.*, t.tenant_id FROM rejections r "  # noqa: S608
+                 f"LEFT JOIN ({read_sql(tenants_of)}) t USING (table_name, primary_key)",
+                 [snapshot_at])
+    return written
