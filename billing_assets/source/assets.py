@@ -38,27 +38,22 @@ DESCRIPTIONS = {
 
 
 def land_table(conn, source: SourceDatabaseResource, table: str) -> None:
-    """The source table as text into landing_<table>: what the platform holds, before any typing."""
+    """The source table read as text (what the platform holds, before any typing), typed in one pass."""
     columns = table_columns(conn, f"staging.{table}")
     listed = ", ".join(f"CAST({c} AS TEXT) AS {c}" for c in columns)
     query = f"SELECT {listed} FROM {table}"  # noqa: S608 - names come from our own DDL
     with open_reader(source.url, query, source.batch_rows) as reader:
         conn.register("source_reader", reader)
         try:
-            as_text = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in columns)  # all-NULL columns arrive untyped
-            conn.execute(f"CREATE OR REPLACE TEMP TABLE landing_{table} AS SELECT {as_text} "  # noqa: S608
-                         "FROM source_reader")
+            validation.type_rows(conn, table, "source_reader")
         finally:
             conn.unregister("source_reader")
 
 
 def land_parquet_drop(conn, pattern: str) -> None:
-    """The usage events Parquet drop as text into landing_usage_events (contract columns by name)."""
-    columns = table_columns(conn, "staging.usage_events")
-    listed = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in columns)
+    """The usage events Parquet drop, contract columns by name (extra columns ignored), typed in one pass."""
     try:
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE landing_usage_events AS SELECT {listed} "  # noqa: S608
-                     "FROM read_parquet($pattern)", {"pattern": pattern})
+        validation.type_rows(conn, "usage_events", "read_parquet($pattern)", {"pattern": pattern})
     except duckdb.Error as exc:
         raise SourceError(f"usage events Parquet drop {pattern}: {exc}") from None
 
@@ -70,7 +65,6 @@ def snapshot(conn, tables: tuple[str, ...], land, rules: str, tenants_of: str, w
     validation.start(conn, limits)
     for table in tables:
         land(table)
-        validation.type_landed(conn, table)
     validation.apply_rules(conn, rules)
     at = datetime.now(UTC).replace(tzinfo=None)
     counts = validation.write_staging(conn, tables, at, tenants_of)

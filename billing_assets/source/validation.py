@@ -80,18 +80,20 @@ def _problem(column: str, data_type: str, nullable: bool) -> str:
     return f"CASE WHEN {quoted} IS NULL THEN {missing} {bad} END"
 
 
-def type_landed(conn, table: str) -> None:
-    """landing_<table> (text) -> typed_<table> (staging's types) + format rejections."""
+def type_rows(conn, table: str, relation: str, params: dict | None = None) -> None:
+    """The rows of `relation` (the source read as text) typed into typed_<table> in one pass, each with
+    the list of its values that cannot be typed; those become format rejections."""
     columns = _columns(conn, table)
+    as_text = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c, _, _ in columns)  # all-NULL columns arrive untyped
     pk = " || '/' || ".join(f"coalesce(\"{c}\", '∅')" for c in PRIMARY_KEYS[table])
     typed = ", ".join(f'{_typed(c, t)} AS "{c}"' for c, t, _ in columns)
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE typed_{table} AS SELECT {pk} AS _pk, {typed} "  # noqa: S608
-                 f"FROM landing_{table}")
-    problems = " UNION ALL ".join(
-        f"SELECT '{table}' AS table_name, {pk} AS primary_key, '{c}' AS column_name, "  # noqa: S608
-        f"CAST(\"{c}\" AS VARCHAR) AS value, {_problem(c, t, n)} AS reason FROM landing_{table}"
-        for c, t, n in columns)
-    conn.execute(f"INSERT INTO rejections SELECT * FROM ({problems}) WHERE reason IS NOT NULL")  # noqa: S608
+    problems = ", ".join(f"{{'column_name': '{c}', 'value': \"{c}\", 'reason': {_problem(c, t, n)}}}"
+                         for c, t, n in columns)
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE typed_{table} AS SELECT {pk} AS _pk, {typed}, "  # noqa: S608
+                 f"list_filter([{problems}], lambda p: p.reason IS NOT NULL) AS _problems "
+                 f"FROM (SELECT {as_text} FROM {relation})", params or {})
+    conn.execute(f"INSERT INTO rejections SELECT '{table}', _pk, p.column_name, p.value, p.reason "  # noqa: S608
+                 f"FROM (SELECT _pk, unnest(_problems) AS p FROM typed_{table} WHERE len(_problems) > 0)")
 
 
 def start(conn, limits: Limits) -> None:

@@ -172,9 +172,9 @@ def test_a_missing_required_value_is_refused_as_missing():
     conn = duckdb.connect()
     apply_migrations(conn)
     validation.start(conn, validation.Limits())
-    conn.execute("CREATE TEMP TABLE landing_usage_events AS SELECT 'e-1' AS event_id, 'k-1' AS idempotency_key, "
+    conn.execute("CREATE TEMP TABLE landed AS SELECT 'e-1' AS event_id, 'k-1' AS idempotency_key, "
                  "'d-1' AS deployment_id, 'api_requests' AS metric, CAST(NULL AS VARCHAR) AS quantity, "
                  "'2026-04-01 00:00:00' AS occurred_at, '2026-04-01 00:00:01' AS received_at")
-    validation.type_landed(conn, "usage_events")
+    validation.type_rows(conn, "usage_events", "landed")
     assert conn.execute("SELECT * FROM rejections").fetchall() == [
         ("usage_events", "e-1", "quantity", None, "missing (the column is required)")]
