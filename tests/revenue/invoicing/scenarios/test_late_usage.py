@@ -86,10 +86,10 @@ def test_duplicate_keys_across_months_count_once(tmp_path):
     assert world.documents("2026-05")[0][3:] == (3000, 300, 3300)
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(delays=st.lists(st.integers(min_value=3 * 3600, max_value=60 * 86400), min_size=1, max_size=4))
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(delays=st.lists(st.integers(min_value=3 * 3600, max_value=45 * 86400), min_size=1, max_size=4))
 def test_re_running_a_closed_month_later_changes_nothing(tmp_path_factory, delays):
-    """Property: whatever arrives after April's cut-off (any delay past it, up to two months), re-running
+    """Property: whatever arrives after April's cut-off (any delay past it, up to 45 days), re-running
     April gives byte-identical documents, and the late usage is billed exactly once, later."""
     world = world_with(tmp_path_factory.mktemp("late"), FLAT)
     world.event("requests", 10, "2026-04-15 12:00:00")
@@ -101,8 +101,8 @@ def test_re_running_a_closed_month_later_changes_nothing(tmp_path_factory, delay
         world.event("requests", n + 1, "2026-04-29 12:00:00", f"{received:%Y-%m-%d %H:%M:%S}")
     world.close("2026-04")
     assert world.snapshot("2026-04") == before
-    for month in ("2026-05", "2026-06", "2026-07"):
+    for month in ("2026-05", "2026-06"):
         world.close(month)
-    billed_late = sum(a for m in ("2026-05", "2026-06", "2026-07")
+    billed_late = sum(a for m in ("2026-05", "2026-06")
                       for k, _, _, _, a in world.lines(m) if k == "prior_period_usage")
     assert billed_late == sum(range(1, len(delays) + 1))  # each late request once, at 1c
