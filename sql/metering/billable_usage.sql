@@ -1,6 +1,6 @@
 -- Which subscription, plan phase and invoice every unit of usage belongs to, for the invoices of the
 -- billing periods in [$window_start, $window_end). Runs right after metered_usage.sql on the same
--- connection (it reuses that file's temp macro `window_events` and temp table `months`).
+-- connection (it reuses that file's temp macros `window_events` and `billing_period` and temp table `months`).
 --
 -- The rules (README "How invoices are computed"):
 --  * a deployment's timeline is cut into coverage intervals: billable ones (a subscription's window
@@ -45,9 +45,7 @@ SELECT * FROM intervals WHERE covered_from < covered_to;
 -- Events billed by the window's invoices: on time in the window, or late from any earlier period.
 CREATE OR REPLACE TEMP TABLE billed_events AS
 SELECT * FROM (
-    SELECT e.*, greatest(e.period_start,
-                         date_trunc('month', e.received_at - to_hours(CAST($grace_hours AS BIGINT))))
-               AS billing_period_start
+    SELECT e.*, billing_period(e.period_start, e.received_at, $grace_hours) AS billing_period_start
     FROM window_events(TIMESTAMP '0001-01-01', $window_end, $grace_hours) e
     WHERE e.rejection IS NULL
       AND e.received_at < CAST($window_end AS TIMESTAMP) + to_hours(CAST($grace_hours AS BIGINT))

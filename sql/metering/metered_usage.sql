@@ -20,6 +20,12 @@ FROM staging.usage_events e JOIN repeated_keys r USING (idempotency_key)
 QUALIFY row_number() OVER (PARTITION BY e.idempotency_key ORDER BY e.received_at, e.event_id) = 1;
 
 -- The window's counted events: first received copies, not reversed, classified on the fly.
+-- The invoice that bills an event (the one rule for it; billable_usage.sql uses it too): its own
+-- month when received before that month's end + grace, else the first month whose end + grace is
+-- after its received_at, i.e. the month of (received_at - grace).
+CREATE OR REPLACE TEMP MACRO billing_period(usage_period_start, received_at, grace_hours) AS
+    greatest(usage_period_start, date_trunc('month', received_at - to_hours(CAST(grace_hours AS BIGINT))));
+
 CREATE OR REPLACE TEMP MACRO window_events(window_start, window_end, grace_hours) AS TABLE
 WITH first_copies AS (
     SELECT e.*, 0 AS duplicates FROM staging.usage_events e ANTI JOIN repeated_keys r USING (idempotency_key)
@@ -71,8 +77,7 @@ DELETE FROM revenue.late_usage WHERE period_start >= $window_start AND period_st
 INSERT INTO revenue.late_usage
 SELECT period_start, event_id, idempotency_key, tenant_id, deployment_id, metric, quantity, occurred_at,
        received_at, cutoff_at,
-       greatest(period_start + INTERVAL 1 MONTH,
-                date_trunc('month', received_at - to_hours(CAST($grace_hours AS BIGINT))))  -- see billable_usage.sql
+       billing_period(period_start, received_at, $grace_hours)
 FROM exceptional_events WHERE rejection IS NULL AND received_at >= cutoff_at;
 
 DELETE FROM revenue.usage_rejections WHERE period_start >= $window_start AND period_start < $window_end;

@@ -45,11 +45,13 @@ class InvoiceRunConfig(dg.Config):
     force: bool = Field(default=False, description="Rewrite drafts even when unchanged. Never touches issued ones.")
 
 
-def _exclusion_reason(tenant, config: InvoiceRunConfig, refused: dict[str, str],
-                      tenant_id: str | None = None) -> str | None:
-    tenant_id = tenant_id or tenant.tenant_id
-    if tenant_id in refused:
-        return f"source rows refused (staging.source_rejections): {refused[tenant_id]}"
+def _refused_reason(refused: dict[str, str], tenant_id: str) -> str:
+    return f"source rows refused (staging.source_rejections): {refused[tenant_id]}"
+
+
+def _exclusion_reason(tenant, config: InvoiceRunConfig, refused: dict[str, str]) -> str | None:
+    if tenant.tenant_id in refused:
+        return _refused_reason(refused, tenant.tenant_id)
     if tenant.tenant_id in config.exclude_tenants or tenant.slug in config.exclude_tenants:
         return "excluded by run config exclude_tenants"
     if config.only_segment and tenant.segment != config.only_segment:
@@ -99,7 +101,7 @@ def invoice_window(conn, window: Period, config: InvoiceRunConfig, now: datetime
                 "INSERT INTO revenue.invoice_exclusions SELECT ?, d.tenant_id, s.subscription_id, ? "
                 "FROM staging.subscriptions s JOIN staging.deployments d USING (deployment_id) WHERE d.tenant_id = ? "
                 "AND s.started_at < ? AND coalesce(s.canceled_at, ?) > ?",
-                [month.start.replace(tzinfo=None), _exclusion_reason(None, config, refused, tenant_id), tenant_id,
+                [month.start.replace(tzinfo=None), _refused_reason(refused, tenant_id), tenant_id,
                  month.end.replace(tzinfo=None), month.end.replace(tzinfo=None), month.start.replace(tzinfo=None)])
             outcomes.append((month.label, tenant_id, PlanOutcome.EXCLUDED))
     return outcomes

@@ -2,11 +2,10 @@
 cancellation, to exactly one subscription. April 2026 has 30 days; GST 10% half-up; every figure
 below is worked out by hand."""
 
-from decimal import Decimal
 
 import pytest
 
-from tests.revenue.invoicing.scenarios.world import Plan, ScenarioWorld
+from tests.revenue.invoicing.scenarios.world import Plan, ScenarioWorld, exact
 
 
 # $30 a month, requests at 1c each; `included` requests a month, prorated by the phase's share.
@@ -64,12 +63,8 @@ def test_billable_window(tmp_path, case):
     for quantity, occurred in case["events"]:
         world.event("requests", quantity, occurred)
     world.close("2026-04")
-    expected = [(k, v, _n(q), u, a) for k, v, q, u, a in case["lines"]]
+    expected = [(k, v, exact(q), u, a) for k, v, q, u, a in case["lines"]]
     assert world.lines("2026-04") == expected
     assert world.total("2026-04") == case["total"]
     assert world.unbilled("2026-04") == case["unbilled"]
 
-
-def _n(value):
-    """Quantities as written above: 0.3 or "0.366667" mean that exact decimal."""
-    return Decimal(str(value)) if isinstance(value, float | str) else value

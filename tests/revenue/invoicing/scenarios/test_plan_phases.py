@@ -2,11 +2,10 @@
 quantities prorated by the phase's share of the period, tiers starting afresh in every phase.
 April 2026 has 30 days, May 31; GST 10% half-up; every figure below is worked out by hand."""
 
-from decimal import Decimal
 
 import pytest
 
-from tests.revenue.invoicing.scenarios.world import Plan, ScenarioWorld
+from tests.revenue.invoicing.scenarios.world import Plan, ScenarioWorld, exact
 
 STARTER = Plan("starter", 2000, [{"metric": "requests", "charge_model": "per_unit", "included_quantity": 300,
                                   "unit_amount_decimal": "2"}])
@@ -88,9 +87,6 @@ def test_plan_phase(tmp_path, case):
     for quantity, occurred in case["events"]:
         world.event("requests", quantity, occurred)
     world.close(case["month"])
-    assert world.lines(case["month"]) == [(k, v, _n(q), u, a) for k, v, q, u, a in case["lines"]]
+    assert world.lines(case["month"]) == [(k, v, exact(q), u, a) for k, v, q, u, a in case["lines"]]
     assert world.total(case["month"]) == case["total"]
 
-
-def _n(value):
-    return Decimal(str(value)) if isinstance(value, float | str) else value

@@ -149,3 +149,10 @@ def _number(value):
     """Decimals from the warehouse as the int or normalized Decimal a person would write."""
     value = value.normalize()
     return int(value) if value == value.to_integral_value() else value
+
+
+def exact(value):
+    """A quantity as written in a scenario: 0.3 or "0.366667" mean that exact decimal."""
+    from decimal import Decimal
+
+    return Decimal(str(value)) if isinstance(value, float | str) else value
