@@ -10,6 +10,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -68,16 +69,21 @@ def invoice_id(tenant_id: str, period: Period, seq: int) -> str:
 NUMBER_PREFIXES = {DocumentType.INVOICE: "INV", DocumentType.CREDIT_NOTE: "CN", DocumentType.SUPPLEMENTARY_INVOICE: "SUP"}
 
 
-def invoice_number(tenant: Tenant, period: Period, seq: int, document_type: DocumentType) -> str:
-    prefix = NUMBER_PREFIXES[document_type]
-    suffix = f"-{seq}" if seq else ""
-    return f"{prefix}-{period.start:%Y%m}-{tenant.slug.upper()}{suffix}"
+def number_series(document_type: DocumentType, period_start: datetime) -> str:
+    """The counter a document's number is drawn from: one per document type and service month."""
+    return f"{NUMBER_PREFIXES[document_type]}-{period_start:%Y%m}"
+
+
+def document_number(series: str, n: int) -> str:
+    """`INV-202604-000001`: distinct for distinct (series, n) whatever the tenants are called, because
+    nothing in it comes from a tenant; a drafted document has no number until it is issued."""
+    return f"{series}-{n:06d}"
 
 
 @dataclass
 class Document(LineTotals):
     invoice_id: str
-    invoice_number: str
+    invoice_number: str | None  # None while a draft: numbers are assigned on issue
     tenant: Tenant
     period: Period
     document_type: DocumentType
@@ -122,8 +128,8 @@ def document_from_quote(tenant: Tenant, q: Quote, seq: int = 0, corrects: str | 
     if seq:
         doc_type = (DocumentType.CREDIT_NOTE if sum(line.amount for line in lines) < 0
                     else DocumentType.SUPPLEMENTARY_INVOICE)
-    return Document(invoice_id(tenant.tenant_id, q.period, seq), invoice_number(tenant, q.period, seq, doc_type),
-                    tenant, q.period, doc_type, seq, corrects, q.currency, q.tax_rate, q.tax_label, lines)
+    return Document(invoice_id(tenant.tenant_id, q.period, seq), None, tenant, q.period, doc_type, seq, corrects,
+                    q.currency, q.tax_rate, q.tax_label, lines)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ and its lines. Every status change is one function here, one per lifecycle trans
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -17,6 +18,8 @@ from billing_assets.revenue.invoicing.documents import (
     ExistingDocument,
     InvoiceStatus,
     Tenant,
+    document_number,
+    number_series,
 )
 from billing_assets.revenue.invoicing.rating import LineKind, RatedLine
 from billing_assets.warehouse import insert_rows
@@ -85,19 +88,31 @@ def stored_document(conn, invoice_id: str) -> Document:
                     Decimal(rate).normalize(), label, list(lines_of(conn, inv)))
 
 
+def next_document_number(conn, series: str) -> str:
+    """Draw the next number of a series (gapless: numbers are drawn only inside the issuing transaction)."""
+    n = conn.execute(
+        "INSERT INTO revenue.document_number_series VALUES (?, 1) ON CONFLICT (series) "
+        "DO UPDATE SET last_number = last_number + 1 RETURNING last_number", [series]).fetchone()[0]
+    return document_number(series, n)
+
+
 def issue_drafts(conn, start: datetime, end: datetime, issued_by: str, now: datetime) -> list[str]:
-    """Move the window's drafts to issued and record each one's content hash (append-only)."""
-    drafts = [r[0] for r in conn.execute(
-        "SELECT invoice_id FROM revenue.tenant_invoices WHERE status = ? AND period_start >= ? "
-        "AND period_start < ? ORDER BY period_start, tenant_id, correction_seq",
-        [InvoiceStatus.DRAFT, start, end]).fetchall()]
-    for invoice_id in drafts:
-        doc = stored_document(conn, invoice_id)
-        conn.execute("UPDATE revenue.tenant_invoices SET status = ?, issued_at = ? WHERE invoice_id = ?",
-                     [InvoiceStatus.ISSUED, now.replace(tzinfo=None), invoice_id])
+    """Number the window's drafts, move them to issued and record each one's content hash (append-only).
+
+    Numbers follow (period, tenant, correction) order, so issuing the same drafts always numbers them alike."""
+    drafts = conn.execute(
+        "SELECT invoice_id, document_type, period_start FROM revenue.tenant_invoices WHERE status = ? "
+        "AND period_start >= ? AND period_start < ? ORDER BY period_start, tenant_id, correction_seq",
+        [InvoiceStatus.DRAFT, start, end]).fetchall()
+    for invoice_id, document_type, period_start in drafts:
+        number = next_document_number(conn, number_series(DocumentType(document_type), period_start))
+        doc = replace(stored_document(conn, invoice_id), invoice_number=number)
+        conn.execute("UPDATE revenue.tenant_invoices SET invoice_number = ?, status = ?, issued_at = ?, "
+                     "content_sha256 = ? WHERE invoice_id = ?",
+                     [number, InvoiceStatus.ISSUED, now.replace(tzinfo=None), doc.content_sha256, invoice_id])
         conn.execute("INSERT INTO revenue.invoice_issue_log VALUES (?, ?, ?, ?)",
                      [invoice_id, doc.content_sha256, now.replace(tzinfo=None), issued_by])
-    return drafts
+    return [d[0] for d in drafts]
 
 
 def changed_issued_documents(conn, start: datetime, end: datetime) -> list[tuple[str, str]]:
