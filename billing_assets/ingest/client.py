@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -49,8 +50,12 @@ class DigitalOceanError(RuntimeError):
 class Response:
     url: str
     status: int
-    content: bytes
+    body: bytes | Path  # a Path when the body was streamed to a file (`download`)
     content_type: str
+
+    @property
+    def content(self) -> bytes:
+        return self.body.read_bytes() if isinstance(self.body, Path) else self.body
 
 
 class DigitalOceanClient:
@@ -90,15 +95,27 @@ class DigitalOceanClient:
         return self._backoff(0) or 1.0
 
     def get(self, path: str, params: dict | None = None) -> Response:
+        return self._request(path, params, None)
+
+    def download(self, path: str, dest: Path) -> Response:
+        """GET with the body streamed to `dest` in 1 MiB pieces (invoice CSVs can be hundreds of MB);
+        a connection lost mid-body is retried like any other, starting the file again."""
+        return self._request(path, None, dest)
+
+    def _request(self, path: str, params: dict | None, dest: Path | None) -> Response:
         url = self._url(path)
         display_path = urlsplit(url).path
         last_problem = "no attempt made"
         for attempt in range(self._max_retries + 1):
             try:
-                response = self._session.get(url, params=params, timeout=self._timeout)
+                response = self._session.get(url, params=params, timeout=self._timeout, stream=dest is not None)
+                if dest is not None and response.status_code < 400:
+                    with dest.open("wb") as out:
+                        for piece in response.iter_content(chunk_size=1024 * 1024):
+                            out.write(piece)
             except requests.Timeout:
                 last_problem = f"timed out after {self._timeout:g}s"
-            except requests.ConnectionError as exc:
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:  # incl. a body cut short
                 last_problem = f"connection failed ({type(exc).__name__})"
             except requests.RequestException as exc:  # e.g. InvalidHeader: never heals, and quotes the header
                 raise DigitalOceanError(f"the request could not be made: {type(exc).__name__}: "
@@ -115,7 +132,7 @@ class DigitalOceanClient:
                 elif response.status_code >= 400:
                     raise self._error(response, display_path)
                 else:
-                    return Response(url, response.status_code, response.content,
+                    return Response(url, response.status_code, dest if dest is not None else response.content,
                                     response.headers.get("content-type", ""))
             if attempt < self._max_retries:
                 self._sleep(self._backoff(attempt))

@@ -1,7 +1,7 @@
 """Pure parsers of DigitalOcean documents. Every error names the document, the line and the field.
 
-The invoice CSV is read by header name (pandas, everything as text): column order and extra
-columns do not matter, `category` is optional (exports before mid-2020 lack it), amounts may be
+The invoice CSV is read by header name (everything as text), streamed in batches so a file of any
+size parses in flat memory: column order and extra columns do not matter, `category` is optional (exports before mid-2020 lack it), amounts may be
 `$1,234.56`, `-$5.00` or `$-5.00`, dates are `YYYY-MM-DD HH:MM:SS +0000` and a `23:59:59` end is
 normalised to the next second so every period is half-open.
 """
@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
-
-import pandas as pd
+from functools import lru_cache
+from typing import BinaryIO
 
 from billing_assets.money import MoneyError, major_to_minor, parse_amount
 from billing_assets.periods import PeriodError, exclusive_end, parse_timestamp
@@ -57,12 +58,18 @@ def _cents(text: str, where: str) -> int:
         raise ParseError(f"{where}: {exc}") from None
 
 
+@lru_cache(maxsize=4096)
+def _timestamp(text: str, end: bool) -> datetime:
+    """Cached: an invoice's million lines share a handful of start and end times (errors are not cached)."""
+    value = parse_timestamp(text)
+    return exclusive_end(value) if end else value
+
+
 def _time(text: str, where: str, *, end: bool = False) -> datetime:
     try:
-        value = parse_timestamp(text)
+        return _timestamp(text, end)
     except PeriodError as exc:
         raise ParseError(f"{where}: {exc}") from None
-    return exclusive_end(value) if end else value
 
 
 def is_tax(product: str, description: str) -> bool:
@@ -83,50 +90,91 @@ def _decode(content: bytes, name: str) -> str:
     return text
 
 
-def parse_invoice_csv(content: bytes, name: str, invoice_uuid: str) -> list[CostLine]:
-    text = _decode(content, name)
-    if not text.endswith(("\n", "\r")):
-        raise ParseError(f"{name}: the file does not end with a line break; it looks truncated")
+CSV_BATCH_ROWS = 10_000  # rows parsed (and handed on) at a time: memory stays flat whatever the file's size
+
+
+def iter_invoice_csv(stream: BinaryIO, name: str, invoice_uuid: str,
+                     batch_rows: int = CSV_BATCH_ROWS) -> Iterator[list[CostLine]]:
+    """An invoice CSV's lines, `batch_rows` at a time, read from a binary stream: the whole file is
+    never in memory, and each row is checked as it is read. Errors name the file, line and column.
+
+    Rows are split by the csv module and keyed by the header's names: pandas' reader, the other
+    header-keyed option, pads a row cut short with empty strings, which would hide a truncated line."""
+    buffered = io.BufferedReader(stream, buffer_size=1024 * 1024) if not isinstance(stream, io.BufferedReader) \
+        else stream
+    head = buffered.peek(512)[:512].removeprefix(b"\xef\xbb\xbf").lstrip()
+    if not head:
+        raise ParseError(f"{name}: the file is empty")
+    if head.startswith(b"<"):
+        raise ParseError(f"{name}: got an HTML/XML page instead of data (an error page from a proxy or login?)")
+    text = io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="")
+    last_line = ""
+
+    def physical_lines() -> Iterator[str]:
+        nonlocal last_line
+        for line in text:
+            last_line = line
+            yield line
+
     try:
-        rows = list(csv.reader(io.StringIO(text)))
+        rows = csv.reader(physical_lines())
+        header = [c.strip() for c in next(rows)]
+        missing = [c for c in CSV_REQUIRED if c not in header]
+        if missing:
+            raise ParseError(f"{name}: missing required column(s) {', '.join(missing)} (header: {', '.join(header)})")
+        column = {c: header.index(c) for c in (*CSV_REQUIRED, "category") if c in header}
+        batch: list[CostLine] = []
+        seen = 0
+        for fields in rows:
+            line_number = rows.line_num
+            if not fields:
+                continue
+            if len(fields) != len(header):
+                if len(fields) < len(header) and not last_line.endswith(("\n", "\r")):
+                    raise ParseError(f"{name}: the file does not end with a line break; it looks truncated")
+                kind = "fewer" if len(fields) < len(header) else "more"
+                raise ParseError(f"{name} line {line_number}: {kind} fields ({len(fields)}) than the header "
+                                 f"({len(header)}); the file looks truncated or malformed")
+            seen += 1
+            batch.append(_cost_line({c: fields[i] for c, i in column.items()}, f"{name} line {line_number}",
+                                    invoice_uuid, seen))
+            if len(batch) == batch_rows:
+                yield batch
+                batch = []
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"{name}: not UTF-8 (byte {exc.object[exc.start:exc.start + 1]!r}); "
+                         "export the CSV as UTF-8") from None
     except csv.Error as exc:
         raise ParseError(f"{name}: not a readable CSV ({exc})") from None
-    width = len(rows[0])
-    for number, row in enumerate(rows[1:], start=2):
-        if row and len(row) != width:
-            kind = "fewer" if len(row) < width else "more"
-            raise ParseError(f"{name} line {number}: {kind} fields ({len(row)}) than the header ({width}); "
-                             "the file looks truncated or malformed")
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ParseError(f"{name}: not a readable CSV ({str(exc).strip()})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in CSV_REQUIRED if c not in frame.columns]
-    if missing:
-        raise ParseError(f"{name}: missing required column(s) {', '.join(missing)} "
-                         f"(header: {', '.join(frame.columns)})")
-    lines = []
-    for index, row in enumerate(frame.to_dict("records"), start=1):
-        where = f"{name} line {index + 1}"
-        product, description = row["product"].strip(), row["description"]
-        if not product:
-            raise ParseError(f"{where}, column product: empty")
-        hours_text = row["hours"].strip()
-        if hours_text and not hours_text.isdigit():
-            raise ParseError(f"{where}, column hours: {hours_text!r} is not a whole number of hours")
-        lines.append(CostLine(
-            invoice_uuid=invoice_uuid, line_number=index, product=product,
-            group_description=row["group_description"], description=description,
-            hours=int(hours_text) if hours_text else None,
-            start_at=_time(row["start"], f"{where}, column start"),
-            end_at=_time(row["end"], f"{where}, column end", end=True),
-            amount_minor=_cents(row["USD"], f"{where}, column USD"),
-            project_name=row["project_name"], category=row.get("category", "") or "",
-            is_tax=is_tax(product, description)))
-    if not lines:
+    if not last_line.endswith(("\n", "\r")):
+        raise ParseError(f"{name}: the file does not end with a line break; it looks truncated")
+    if not seen:
         raise ParseError(f"{name}: a header but no lines")
-    return lines
+    if batch:
+        yield batch
+
+
+def _cost_line(row: dict[str, str], where: str, invoice_uuid: str, line_number: int) -> CostLine:
+    product, description = row["product"].strip(), row["description"]
+    if not product:
+        raise ParseError(f"{where}, column product: empty")
+    hours_text = row["hours"].strip()
+    if hours_text and not hours_text.isdigit():
+        raise ParseError(f"{where}, column hours: {hours_text!r} is not a whole number of hours")
+    return CostLine(
+        invoice_uuid=invoice_uuid, line_number=line_number, product=product,
+        group_description=row["group_description"], description=description,
+        hours=int(hours_text) if hours_text else None,
+        start_at=_time(row["start"], f"{where}, column start"),
+        end_at=_time(row["end"], f"{where}, column end", end=True),
+        amount_minor=_cents(row["USD"], f"{where}, column USD"),
+        project_name=row["project_name"], category=row.get("category", ""),
+        is_tax=is_tax(product, description))
+
+
+def parse_invoice_csv(content: bytes, name: str, invoice_uuid: str) -> list[CostLine]:
+    """Every line of a CSV held in memory (tests and small files; the pipeline streams)."""
+    return [line for batch in iter_invoice_csv(io.BytesIO(content), name, invoice_uuid) for line in batch]
 
 
 def load_json(content: bytes, name: str) -> dict:
@@ -147,8 +195,10 @@ def _required(obj: dict, key: str, where: str) -> str:
     return str(value)
 
 
-def parse_invoice_items(pages: list[tuple[bytes, str]], invoice_uuid: str) -> list[CostLine]:
-    """JSON items of every page; absent optional keys are tolerated, absent amounts are not."""
+def parse_invoice_items(pages: Iterable[tuple[bytes, str]], invoice_uuid: str,
+                        first_line_number: int = 0) -> list[CostLine]:
+    """JSON items of the given pages, numbered on from `first_line_number`; absent optional keys are
+    tolerated, absent amounts are not."""
     lines: list[CostLine] = []
     for content, name in pages:
         body = load_json(content, name)
@@ -163,7 +213,7 @@ def parse_invoice_items(pages: list[tuple[bytes, str]], invoice_uuid: str) -> li
             description = str(item.get("description") or "")
             duration = str(item.get("duration") or "").strip()
             lines.append(CostLine(
-                invoice_uuid=invoice_uuid, line_number=len(lines) + 1, product=product,
+                invoice_uuid=invoice_uuid, line_number=first_line_number + len(lines) + 1, product=product,
                 group_description=str(item.get("group_description") or ""), description=description,
                 hours=int(duration) if duration.isdigit() else None,
                 start_at=_time(_required(item, "start_time", where), f"{where}, start_time"),
@@ -173,22 +223,6 @@ def parse_invoice_items(pages: list[tuple[bytes, str]], invoice_uuid: str) -> li
                 is_tax=is_tax(product, description), resource_id=item.get("resource_id") or None,
                 resource_uuid=item.get("resource_uuid") or None, source="json"))
     return lines
-
-
-def enrich_with_ids(csv_lines: list[CostLine], json_lines: list[CostLine]) -> list[CostLine]:
-    """Carry resource ids from JSON items to the CSV lines they correspond to (same product,
-    group, description, start and amount; repeated keys pair up in order)."""
-    pool: dict[tuple, list[CostLine]] = {}
-    for item in json_lines:
-        pool.setdefault(item.match_key, []).append(item)
-    out = []
-    for line in csv_lines:
-        candidates = pool.get(line.match_key)
-        if candidates:
-            item = candidates.pop(0)
-            line = replace(line, resource_id=item.resource_id, resource_uuid=item.resource_uuid)
-        out.append(line)
-    return out
 
 
 @dataclass(frozen=True)

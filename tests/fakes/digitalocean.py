@@ -31,10 +31,16 @@ LISTS = {  # path -> (export-folder document, list key)
 
 TOKEN = "dop_v1_" + "0123456789abcdef" * 4  # a made-up token, never a real one
 
+def _half_then_drop(body: bytes):
+    yield body[: len(body) // 2]
+    raise ConnectionAbortedError("the fake server drops the connection mid-body")
+
+
 class FakeDigitalOcean:
     def __init__(self, documents: dict[str, bytes], token: str, max_page_size: int = 200) -> None:
         self.documents, self.token, self.max_page_size = documents, token, max_page_size
-        self.faults: dict[str, list] = defaultdict(list)   # path -> [("status", code, headers) | ("sleep", s)]
+        # path -> [("status", code, id, message[, headers]) | ("sleep", s) | ("cut",): the body stops halfway]
+        self.faults: dict[str, list] = defaultdict(list)
         self.requests: list[tuple[str, str]] = []
 
     def fail(self, path: str, *faults) -> None:
@@ -75,10 +81,13 @@ class FakeDigitalOcean:
         self.requests.append((path, request.query_string.decode()))
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return self.error(401, "unauthorized", "Unable to authenticate you.")
+        cut = False
         if self.faults.get(path):
             fault = self.faults[path].pop(0)
             if fault[0] == "sleep":
                 time.sleep(fault[1])
+            elif fault[0] == "cut":
+                cut = True
             else:
                 return self.error(fault[1], fault[2], fault[3], fault[4] if len(fault) > 4 else None)
         if path in LISTS:
@@ -94,8 +103,12 @@ class FakeDigitalOcean:
             if tail == "/summary":
                 return self._json(json.loads(self.documents[f"invoices/{uuid}/summary.json"]))
             if tail == "/csv":
-                return Response(self.documents[f"invoices/{uuid}/invoice.csv"], content_type="text/csv",
-                                headers={"content-disposition": f'attachment; filename="invoice-{uuid}.csv"'})
+                body = self.documents[f"invoices/{uuid}/invoice.csv"]
+                headers = {"content-disposition": f'attachment; filename="invoice-{uuid}.csv"'}
+                if cut:  # the connection drops after half the body: Content-Length promises more
+                    return Response(_half_then_drop(body), content_type="text/csv",
+                                    headers={**headers, "content-length": str(len(body))}, direct_passthrough=True)
+                return Response(body, content_type="text/csv", headers=headers)
             return self._page(path, json.loads(self.documents[f"invoices/{uuid}/items.json"]), "invoice_items",
                               request)
         return self.error(404, "not_found", "The resource you requested could not be found.")

@@ -28,6 +28,16 @@ def test_three_page_invoice_follows_next_links(do_api):
     assert [q for p, q in do_api.requests][:1] == ["per_page=200"]
 
 
+def test_a_csv_is_streamed_to_a_file_and_a_body_cut_short_is_fetched_again(do_api, tmp_path):
+    uuid = first_invoice(do_api)["invoice_uuid"]
+    do_api.fail(f"/v2/customers/my/invoices/{uuid}/csv", ("cut",))
+    sleeps = []
+    dest = tmp_path / "april.csv"
+    response = client(do_api, sleeps).download(f"v2/customers/my/invoices/{uuid}/csv", dest)
+    assert response.body == dest and dest.read_bytes() == do_api.documents[f"invoices/{uuid}/invoice.csv"]
+    assert len(sleeps) == 1  # one retry: the half-written file was started again, not appended to
+
+
 def test_429_is_honoured_then_succeeds(do_api):
     do_api.fail("/v2/customers/my/balance", ("status", 429, "too_many_requests", "API Rate limit exceeded.",
                                              {"retry-after": "2"}))

@@ -55,7 +55,7 @@ def test_api_ingests_a_multi_page_account_exactly_like_the_folder(env, do_api):
 
 def test_reingesting_a_month_gives_identical_rows(env):
     env.materialize(COST, partition_key="2026-04-01")
-    queries = ["SELECT * EXCLUDE (content) FROM ingest.raw_documents ORDER BY ALL",
+    queries = ["SELECT * FROM ingest.raw_documents ORDER BY ALL", "SELECT * FROM ingest.raw_document_chunks ORDER BY ALL",
                "SELECT * FROM ingest.do_invoices ORDER BY ALL", "SELECT * FROM ingest.do_cost_lines ORDER BY ALL"]
     with env.connect() as conn:
         first = [conn.execute(q).fetchall() for q in queries]
@@ -67,20 +67,23 @@ def test_reingesting_a_month_gives_identical_rows(env):
 def test_a_bad_document_fails_clearly_keeps_its_bytes_and_changes_nothing_derived(env):
     env.materialize(COST, partition_key="2026-04-01")
     with env.connect() as conn:
-        before = [conn.execute(f"SELECT * FROM ingest.{t} ORDER BY ALL").fetchall()
-                  for t in ("do_invoices", "do_cost_lines")]
+        before = conn.execute("SELECT * FROM ingest.do_cost_lines ORDER BY ALL").fetchall()
     listing = json.loads((env.root / "digitalocean" / "invoices.json").read_text())
     april = next(i for i in listing["invoices"] if i["invoice_period"] == "2026-04")["invoice_uuid"]
     (env.root / "digitalocean" / "invoices" / april / "invoice.csv").write_bytes(
         b"<html><body>503 Service Unavailable</body></html>\n")
+    # do_invoices records what DigitalOcean served; do_cost_lines, the one step that parses the CSV, refuses it.
     with pytest.raises(Exception, match="invoice.csv: got an HTML/XML page instead of data"):
         env.materialize(COST, partition_key="2026-04-01")
     with env.connect() as conn:
-        assert [conn.execute(f"SELECT * FROM ingest.{t} ORDER BY ALL").fetchall()
-                for t in ("do_invoices", "do_cost_lines")] == before
-        kept = conn.execute("SELECT count(*) FROM ingest.raw_documents WHERE kind = 'invoice_csv' AND "
+        assert conn.execute("SELECT * FROM ingest.do_cost_lines ORDER BY ALL").fetchall() == before
+        kept = conn.execute("SELECT count(*) FROM ingest.raw_document_content WHERE kind = 'invoice_csv' AND "
                             "CAST(content AS VARCHAR) LIKE '<html>%'").fetchone()[0]
-    assert kept == 1
+        served = conn.execute("SELECT d.csv_sha256 = r.sha256 FROM ingest.do_invoices d JOIN "
+                              "ingest.raw_document_content r ON r.kind = 'invoice_csv' AND r.doc_key = ? AND "
+                              "CAST(r.content AS VARCHAR) LIKE '<html>%' WHERE d.period_start = '2026-04-01'",
+                              [april]).fetchall()
+    assert kept == 1 and served == [(True,)]
 
 
 def test_a_malformed_invoice_list_is_refused_and_its_bytes_kept(env):

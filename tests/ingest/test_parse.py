@@ -2,16 +2,18 @@
 
 from datetime import UTC, datetime
 
+import duckdb
 import pytest
 
+from billing_assets.ingest.cost_lines import _stage
 from billing_assets.ingest.parse import (
     ParseError,
-    enrich_with_ids,
     parse_billing_history,
     parse_invoice_csv,
     parse_invoice_items,
     parse_invoice_list,
 )
+from billing_assets.warehouse import run_sql
 
 HEADER = "product,group_description,description,hours,start,end,USD,project_name,category\r\n"
 ROW = "Droplets,,web-1 (s-1vcpu-1gb),720,2026-04-01 00:00:00 +0000,2026-05-01 00:00:00 +0000,$6.00,acme,iaas\r\n"
@@ -95,13 +97,19 @@ def test_json_items_with_absent_keys():
 
 
 def test_ids_are_carried_from_json_to_matching_csv_lines():
-    csv_lines = parse(HEADER + ROW + ROW.replace("web-1", "web-2") + TAX)
+    csv_lines = parse(HEADER + ROW + ROW.replace("web-1", "web-2") + ROW + TAX)
     items = b'{"invoice_items": [' + b",".join(
         b'{"product": "Droplets", "description": "%s (s-1vcpu-1gb)", "amount": "6.00", "resource_id": "%s",'
         b'"start_time": "2026-04-01T00:00:00Z", "end_time": "2026-05-01T00:00:00Z"}' % (n, i)
-        for n, i in ((b"web-2", b"22"), (b"web-1", b"11"))) + b"]}"
-    enriched = enrich_with_ids(csv_lines, parse_invoice_items([(items, "items.json")], "inv-1"))
-    assert [line.resource_id for line in enriched] == ["11", "22", None]
+        for n, i in ((b"web-2", b"22"), (b"web-1", b"11"), (b"web-1", b"12"))) + b"]}"
+    conn = duckdb.connect()  # the month's scratch tables, as do_cost_lines builds them
+    run_sql(conn, "ingest/cost_lines_stage.sql")
+    _stage(conn, "month_csv_lines", csv_lines)
+    _stage(conn, "month_item_lines", parse_invoice_items([(items, "items.json")], "inv-1"))
+    run_sql(conn, "ingest/cost_lines_month.sql")
+    enriched = conn.execute("SELECT line_number, resource_id FROM month_lines ORDER BY line_number").fetchall()
+    # Repeated keys pair up in line order: the CSV's two web-1 lines take 11 then 12; tax has no item.
+    assert enriched == [(1, "11"), (2, "22"), (3, "12"), (4, None)]
 
 
 def test_duplicate_invoice_periods_and_unknown_history_types_are_refused():

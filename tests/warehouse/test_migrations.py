@@ -111,8 +111,11 @@ def build_release_0_1_0_warehouse(path, data_from) -> None:
             # Release 0.1.0 numbered drafts too (INV-YYYYMM-SLUG): this copy's drafts get such numbers.
             selected = listed.replace('"invoice_number"', "coalesce(invoice_number, 'INV-' || "
                                       "strftime(period_start, '%Y%m') || '-' || upper(tenant_id))")
+            # Release 0.1.0 kept each document's bytes in raw_documents.content (chunked since 0013).
+            origin = ("(SELECT * FROM src.ingest.raw_documents JOIN src.ingest.raw_document_content "
+                      "USING (kind, doc_key, page, sha256, uri))" if table == "ingest.raw_documents" else f"src.{table}")
             conn.execute(f"DELETE FROM {table}")  # reference rows the DDL seeded come with the copy
-            conn.execute(f"INSERT INTO {table} ({listed}) SELECT {selected} FROM src.{table}")
+            conn.execute(f"INSERT INTO {table} ({listed}) SELECT {selected} FROM {origin}")
         conn.execute("DETACH src")
 
 
@@ -153,7 +156,12 @@ def test_a_release_0_1_0_warehouse_upgrades_in_place_with_no_row_lost(env, tmp_p
         "revenue.usage_event_reversals", "revenue.late_usage"}  # (and a month's grace leaves no event late)
 
     with open_warehouse(old) as conn:  # the resource's read-write open applies what is pending
-        after = table_rows(conn, old_columns)
+        # raw_documents.content moved to chunks (0013): read it back through the reassembling view.
+        conn.execute("CREATE TEMP VIEW raw_documents_as_before AS SELECT d.*, c.content FROM ingest.raw_documents d "
+                     "JOIN ingest.raw_document_content c USING (kind, doc_key, page, sha256, uri)")
+        after = table_rows(conn, {**{t: c for t, c in old_columns.items() if t != "ingest.raw_documents"},
+                                  "raw_documents_as_before": old_columns["ingest.raw_documents"]})
+        after["ingest.raw_documents"] = after.pop("raw_documents_as_before")
         versions = [r[0] for r in recorded(conn)]
         with pytest.raises(duckdb.ConstraintException):  # migration 0009's vocabulary is now enforced
             conn.execute("UPDATE cogs.cost_line_matches SET match_method = 'guess' WHERE line_number = 1")
