@@ -96,6 +96,24 @@ def env(tmp_path, world_template) -> Env:
 
 
 @pytest.fixture(scope="session")
+def april_closed_template(tmp_path_factory, world_template) -> Path:
+    """The sample world with April 2026 closed once (default config), copied by `april_closed`."""
+    root = tmp_path_factory.mktemp("april-closed")
+    shutil.copy(world_template / "source.sqlite", root / "source.sqlite")
+    shutil.copytree(world_template / "digitalocean", root / "digitalocean")
+    assert Env(root, make_resources(root)).month_close("2026-04-01", "2026-04-01").success
+    return root
+
+
+@pytest.fixture
+def april_closed(tmp_path, april_closed_template) -> Env:
+    """A fresh copy of the world with April closed (drafts, cost lines, marts, exports), for tests that
+    start there: one month close per session instead of one per test."""
+    shutil.copytree(april_closed_template, tmp_path, dirs_exist_ok=True)
+    return Env(tmp_path, make_resources(tmp_path))
+
+
+@pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
     import pgserver
 

@@ -23,7 +23,7 @@ from billing_assets.ingest.cost_lines import (
     stage_month,
 )
 from billing_assets.ingest.documents import RawDocument
-from billing_assets.ingest.raw_store import first_fetched, store_raw
+from billing_assets.ingest.raw_store import MissingRawDocument, first_fetched, store_raw
 from billing_assets.ingest.resources import DigitalOceanResource
 from billing_assets.periods import Period, months_in, naive
 from billing_assets.secrets import SecretError
@@ -41,7 +41,7 @@ def permanent_errors_fail_fast():
     """The step RetryPolicy is for transient trouble; bad documents and 4xx answers fail at once."""
     try:
         yield
-    except parse.ParseError as exc:
+    except (parse.ParseError, MissingRawDocument) as exc:
         raise dg.Failure(f"bad DigitalOcean document: {exc}", allow_retries=False) from None
     except SecretError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from None
@@ -237,6 +237,11 @@ def do_cost_lines(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     """Every line of the month's DigitalOcean invoice, parsed header-keyed from the stored CSV (or the
     JSON items when no CSV was kept), enriched with resource ids, amounts in cents, tax flagged,
     traceable to its invoice and line number in the raw bytes."""
+    with permanent_errors_fail_fast():  # (a generator: the decorator form would not wrap its body)
+        yield from _cost_lines(context, warehouse)
+
+
+def _cost_lines(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     start, end = month_window(context)
     problems: dict[str, list[str]] = {name: [] for name in COST_LINE_CHECKS}
     kept: list[str] = []  # months whose documents failed a check: their previous lines stay

@@ -117,7 +117,7 @@ def iter_invoice_csv(stream: BinaryIO, name: str, invoice_uuid: str,
             yield line
 
     try:
-        rows = csv.reader(physical_lines())
+        rows = csv.reader(physical_lines(), strict=True)  # a quote left open is an error, not a long field
         header = [c.strip() for c in next(rows)]
         missing = [c for c in CSV_REQUIRED if c not in header]
         if missing:

@@ -25,11 +25,10 @@ def fake_stripe(httpserver):
 
 
 @pytest.fixture
-def issued(env, fake_stripe):
+def issued(april_closed, fake_stripe):
     """April closed and issued, with Stripe configured against the local server."""
     stripe = StripeResource(api_key=STRIPE_KEY, api_base=fake_stripe.base, timeout_s=1, max_network_retries=3)
-    closed = Env(env.root, {**env.resources, "stripe": stripe})
-    assert closed.month_close("2026-04-01", "2026-04-01").success
+    closed = Env(april_closed.root, {**april_closed.resources, "stripe": stripe})
     issue = closed.defs.resolve_job_def("issue_invoices")
     assert issue.execute_in_process(run_config={"ops": {"issue_month_drafts": {"config": {"period": "2026-04"}}}}).success
     return closed

@@ -1,0 +1,131 @@
+"""Crashes: a month close killed mid-step (its `duckdb` pool slot freed by run monitoring, the next
+month close, a 24-month backfill through the daemon, completes), and kills between a commit and what follows it (export files, the record of a
+Stripe push): the re-run converges and nothing is duplicated."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+import yaml
+
+from billing_assets.definitions import defs
+from billing_assets.partitions import monthly_partitions
+from tests.revenue.payments.test_stripe_and_reversals import STRIPE_KEY, fake_stripe, issued  # noqa: F401
+from tests.test_operations import BIN, ROOT, operator_home  # noqa: F401
+
+MONTH_CLOSE = [str(BIN / "dagster"), "job", "execute", "-m", "billing_assets.definitions", "-j", "month_close",
+               "--tags", json.dumps({"dagster/partition": "2026-04-01"})]
+
+
+def until(condition, timeout_s: float, what: str):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"waited {timeout_s:g} s for {what}")
+
+
+def slot_holders(instance) -> set[str]:
+    return {s.run_id for s in instance.event_log_storage.get_concurrency_info("duckdb").claimed_slots}
+
+
+@pytest.mark.slow
+def test_a_month_close_killed_mid_step_then_a_24_month_backfill_through_the_daemon(operator_home, monkeypatch):  # noqa: F811
+    """kill -9 a month close mid-step: its duckdb slot stays taken. Terminated as an operator would, run
+    monitoring frees it, and the next month close (here the UI's 24-month backfill, through the daemon,
+    the queued run coordinator and the multiprocess executor) completes."""
+    from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+    from dagster._core.utils import make_new_backfill_id
+
+    home, dagster_home, env = operator_home
+    config = yaml.safe_load((dagster_home / "dagster.yaml").read_text())  # the shipped file, timings in seconds
+    config["run_monitoring"].update(poll_interval_seconds=1, cancel_timeout_seconds=2,
+                                    free_slots_after_run_end_seconds=1)
+    (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    with dg.DagsterInstance.get() as instance:
+        first = subprocess.Popen(MONTH_CLOSE, cwd=ROOT, env=env, start_new_session=True,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        (dead_run,) = until(lambda: slot_holders(instance), 180, "a month close step to take the duckdb slot")
+        os.killpg(first.pid, signal.SIGKILL)  # kill -9 the run and its step processes, mid-step
+        first.wait()
+        dead = instance.get_run_by_id(dead_run)
+        assert dead.status == dg.DagsterRunStatus.STARTED and slot_holders(instance) == {dead_run}
+
+        # The operator terminates the dead run in the UI: with its worker gone it can only reach CANCELING
+        # (this call is what the UI's terminate records). The daemon's run monitoring does the rest.
+        instance.report_run_canceling(dead)
+        partitions = monthly_partitions.get_partition_keys()[-24:]
+        backfill = PartitionBackfill.from_asset_partitions(  # what the UI's "Materialize all -> backfill" submits
+            backfill_id=make_new_backfill_id(), asset_graph=defs.resolve_asset_graph(), partition_names=partitions,
+            asset_selection=list(defs.resolve_asset_graph().get_all_asset_keys()), backfill_timestamp=time.time(),
+            tags={}, dynamic_partitions_store=instance, all_partitions=False, title="24 months", description=None,
+            run_config=None)
+        instance.add_backfill(backfill)
+        daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            until(lambda: not slot_holders(instance) or slot_holders(instance) - {dead_run}, 120,
+                  "run monitoring to free the dead run's slot")
+            assert instance.get_run_by_id(dead_run).status == dg.DagsterRunStatus.CANCELED
+            status = until(lambda: (s := instance.get_backfill(backfill.backfill_id).status)
+                           != BulkActionStatus.REQUESTED and s, 540, "the backfill to finish")
+        finally:
+            daemon.terminate()
+            daemon.wait(30)
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
+        assert status == BulkActionStatus.COMPLETED_SUCCESS, [(r.run_id, r.status) for r in runs]
+        assert runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        messages = [e.user_message or "" for r in runs for e in instance.all_logs(r.run_id)]
+    assert not [m for m in messages if "lock" in m.lower() and "could not set" in m.lower()]
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        months = conn.execute("SELECT count(*) FROM ingest.do_invoices").fetchone()[0]
+        closed = conn.execute("SELECT count(*) FROM marts.monthly_pnl").fetchone()[0]
+        april = conn.execute("SELECT count(*) FROM revenue.tenant_invoices WHERE period_start = '2026-04-01'"
+                             ).fetchone()[0]
+    assert months == 24 and closed >= 10 and april == 9
+
+
+def crash(root, *args) -> None:
+    died = subprocess.run([sys.executable, "-m", "tests.crash_driver", str(root), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert died.returncode == -signal.SIGKILL, died.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_a_kill_between_the_mart_commit_and_the_export_files_converges_on_rerun(april_closed):
+    env = april_closed
+    exports = env.root / "exports" / "marts"
+    for path in exports.glob("*"):
+        path.unlink()  # as if the month close had died before writing them
+    crash(env.root, "after-mart-commit")
+    assert not list(exports.glob("*_2026-04.*"))  # committed in the warehouse, no file yet
+    env.materialize(["deployment_margin", "tenant_margin", "monthly_pnl"], partition_key="2026-04-01")
+    with env.connect() as conn:
+        for table in ("deployment_margin", "tenant_margin", "monthly_pnl"):
+            stored = conn.sql(f"SELECT * FROM margin.{table} WHERE period_start = '2026-04-01' ORDER BY ALL").pl()
+            exported = pl.read_parquet(exports / f"{table}_2026-04.parquet")
+            assert exported.equals(stored), table
+
+
+@pytest.mark.slow
+def test_a_kill_between_stripe_finalizing_and_the_warehouse_record_pushes_nothing_twice(
+        issued, fake_stripe):  # noqa: F811
+    crash(issued.root, "after-stripe-finalize", fake_stripe.base, STRIPE_KEY)
+    with issued.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM revenue.stripe_documents").fetchone()[0] == 0  # never recorded
+    assert len(fake_stripe.objects["invoice"]) == 1  # ... but Stripe finalized it
+    issued.materialize(["stripe_invoices"])
+    with issued.connect() as conn:
+        recorded = conn.execute("SELECT stripe_object_id FROM revenue.stripe_documents").fetchall()
+    assert len(recorded) == 9 and len(fake_stripe.objects["invoice"]) == 9  # the first one found, not re-created
+    assert {r[0] for r in recorded} == set(fake_stripe.objects["invoice"])
+    assert all(i["status"] == "open" for i in fake_stripe.objects["invoice"].values())
