@@ -68,7 +68,8 @@ def invoice_window(conn, window: Period, config: InvoiceRunConfig, now: datetime
         unknown = set(config.exclude_tenants) - {t.tenant.tenant_id for t in inputs.values()} - {
             t.tenant.slug for t in inputs.values()}
         if unknown:
-            raise ValueError(f"exclude_tenants names unknown tenants: {', '.join(sorted(unknown))}")
+            raise dg.Failure(f"run config exclude_tenants names unknown tenants: {', '.join(sorted(unknown))}",
+                             allow_retries=False)
         conn.execute("DELETE FROM revenue.invoice_exclusions WHERE period_start = ?", [month.start.replace(tzinfo=None)])
         conn.execute("DELETE FROM revenue.credit_availability WHERE period_start = ?", [month.start.replace(tzinfo=None)])
         for tenant_inputs in inputs.values():
