@@ -17,7 +17,7 @@ from billing_assets.ingest import parse
 from billing_assets.ingest.raw_store import open_raw, raw_pages, raw_uri
 from billing_assets.periods import Period, naive
 from billing_assets.sql_files import read_sql
-from billing_assets.warehouse import run_sql
+from billing_assets.warehouse import insert_frame, run_sql
 
 STAGE_COLUMNS = ("line_number", "product", "group_description", "description", "hours", "start_at", "end_at",
                  "amount_minor", "project_name", "category", "is_tax", "resource_id", "resource_uuid", "source")
@@ -45,20 +45,16 @@ class MonthFigures:
     json_total: int | None
 
 
-def _stage(conn, table: str, lines: list[parse.CostLine]) -> None:
-    """Append parsed lines to a scratch table, column by column (one Arrow frame per batch)."""
+def _stage(conn, table: str, lines: list[parse.CostLine]) -> int:
+    """Append parsed lines to a scratch table, built column by column (faster than row by row for a
+    10,000-line batch); returns how many."""
     if not lines:
-        return
+        return 0
     columns = {c: [getattr(line, c) for line in lines] for c in STAGE_COLUMNS}
     columns["start_at"] = [naive(v) for v in columns["start_at"]]
     columns["end_at"] = [naive(v) for v in columns["end_at"]]
-    frame = pl.DataFrame(columns, schema_overrides={"hours": pl.Int32, "resource_id": pl.String,
-                                                    "resource_uuid": pl.String})
-    conn.register("_staged_batch", frame)
-    try:
-        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _staged_batch")  # noqa: S608 - our own table
-    finally:
-        conn.unregister("_staged_batch")
+    return insert_frame(conn, table, pl.DataFrame(columns, schema_overrides={
+        "hours": pl.Int32, "resource_id": pl.String, "resource_uuid": pl.String}))
 
 
 def stage_month(conn, period_start: datetime) -> MonthFigures | None:
@@ -70,9 +66,10 @@ def stage_month(conn, period_start: datetime) -> MonthFigures | None:
         return None
     _, invoice_uuid, invoice_id, amount, summary_amount, items_sha, csv_sha = rows[0]
     run_sql(conn, "ingest/cost_lines_stage.sql")
+    items_staged = 0  # JSON items are numbered across pages
     for content, uri in raw_pages(conn, "invoice_items", invoice_uuid, items_sha):
-        _stage(conn, "month_item_lines", parse.parse_invoice_items([(content, uri)], invoice_uuid,
-                                                                   first_line_number=_staged(conn, "month_item_lines")))
+        items_staged += _stage(conn, "month_item_lines", parse.parse_invoice_items(
+            [(content, uri)], invoice_uuid, first_line_number=items_staged))
     if csv_sha:
         uri = raw_uri(conn, "invoice_csv", invoice_uuid, csv_sha)
         with open_raw(conn, csv_sha) as stream:
@@ -84,10 +81,6 @@ def stage_month(conn, period_start: datetime) -> MonthFigures | None:
     return MonthFigures(invoice_uuid, invoice_id, amount, summary_amount, csv_sha or items_sha, count, int(total),
                         count if csv_sha else None, items if items else None,
                         int(items_total) if items else None)
-
-
-def _staged(conn, table: str) -> int:
-    return conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]  # noqa: S608 - our own table name
 
 
 def month_problems(conn, f: MonthFigures, month: Period) -> dict[str, list[str]]:

@@ -46,10 +46,6 @@ class CostLine:
     resource_uuid: str | None = None
     source: str = "csv"
 
-    @property
-    def match_key(self) -> tuple:
-        return (self.product, self.group_description, self.description, self.start_at, self.amount_minor)
-
 
 def _cents(text: str, where: str) -> int:
     try:

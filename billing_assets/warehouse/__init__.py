@@ -3,6 +3,7 @@
 from billing_assets.warehouse.connection import (
     WarehouseLockedError,
     WarehouseOutdatedError,
+    insert_frame,
     insert_rows,
     markdown_preview,
     open_warehouse,
@@ -18,6 +19,7 @@ __all__ = [
     "WarehouseLockedError",
     "WarehouseOutdatedError",
     "apply_migrations",
+    "insert_frame",
     "insert_rows",
     "markdown_preview",
     "open_warehouse",

@@ -117,15 +117,20 @@ def insert_rows(conn: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Sequ
     if not rows:
         return 0
     columns = list(columns or table_columns(conn, table))
-    frame = pl.DataFrame([list(r) for r in rows], schema=columns, orient="row", infer_schema_length=None)
+    return insert_frame(conn, table, pl.DataFrame([list(r) for r in rows], schema=columns, orient="row",
+                                                  infer_schema_length=None))
+
+
+def insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+    """Append a polars frame to one of our tables (its columns by name) in one statement, through Arrow."""
     name = f"_insert_{table.replace('.', '_')}"
     conn.register(name, frame)
     try:
-        listed = ", ".join(f'"{c}"' for c in columns)
+        listed = ", ".join(f'"{c}"' for c in frame.columns)
         conn.execute(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {name}")  # noqa: S608 - our own names
     finally:
         conn.unregister(name)
-    return len(rows)
+    return frame.height
 
 
 def markdown_preview(conn: duckdb.DuckDBPyConnection, query: str, params: dict | None = None,
