@@ -7,6 +7,7 @@ skipped. Nothing here is mocked.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 import warnings
@@ -30,6 +31,9 @@ from billing_assets.sample_world import build_world, write_export_folder  # noqa
 from billing_assets.sample_world.writer import load_source  # noqa: E402
 from billing_assets.source.resources import SourceDatabaseResource  # noqa: E402
 from billing_assets.warehouse.resource import WarehouseResource  # noqa: E402
+from tests.fakes.stripe import FakeStripe  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -88,21 +92,25 @@ def make_resources(root: Path, source_url: str | None = None, **digitalocean) ->
     }
 
 
+def copy_world(world_template: Path, root: Path) -> Env:
+    """The sample world's source database and export folder copied into `root`, with resources on them."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(world_template / "source.sqlite", root / "source.sqlite")
+    shutil.copytree(world_template / "digitalocean", root / "digitalocean")
+    return Env(root, make_resources(root))
+
+
 @pytest.fixture
 def env(tmp_path, world_template) -> Env:
-    shutil.copy(world_template / "source.sqlite", tmp_path / "source.sqlite")
-    shutil.copytree(world_template / "digitalocean", tmp_path / "digitalocean")
-    return Env(tmp_path, make_resources(tmp_path))
+    return copy_world(world_template, tmp_path)
 
 
 @pytest.fixture(scope="session")
 def april_closed_template(tmp_path_factory, world_template) -> Path:
     """The sample world with April 2026 closed once (default config), copied by `april_closed`."""
-    root = tmp_path_factory.mktemp("april-closed")
-    shutil.copy(world_template / "source.sqlite", root / "source.sqlite")
-    shutil.copytree(world_template / "digitalocean", root / "digitalocean")
-    assert Env(root, make_resources(root)).month_close("2026-04-01", "2026-04-01").success
-    return root
+    env = copy_world(world_template, tmp_path_factory.mktemp("april-closed"))
+    assert env.month_close("2026-04-01", "2026-04-01").success
+    return env.root
 
 
 @pytest.fixture
@@ -149,3 +157,37 @@ def do_api(httpserver, do_documents):
     httpserver.expect_request(re.compile(r"^/.*")).respond_with_handler(fake)
     fake.base_url = httpserver.url_for("/")
     return fake
+
+
+STRIPE_KEY = "sk_test_" + "local-server-only"
+
+
+@pytest.fixture
+def fake_stripe(httpserver):
+    """A local server speaking Stripe's wire format (tests/fakes/stripe.py)."""
+    fake = FakeStripe(STRIPE_KEY)
+    httpserver.expect_request(re.compile(r"^/v1/.*")).respond_with_handler(fake)
+    fake.base = httpserver.url_for("/").rstrip("/")
+    return fake
+
+
+@pytest.fixture
+def issued(april_closed, fake_stripe) -> Env:
+    """April closed and issued, with Stripe configured against the local server."""
+    stripe = StripeResource(api_key=STRIPE_KEY, api_base=fake_stripe.base, timeout_s=1, max_network_retries=3)
+    closed = Env(april_closed.root, {**april_closed.resources, "stripe": stripe})
+    issue = closed.defs.resolve_job_def("issue_invoices")
+    assert issue.execute_in_process(run_config={"ops": {"issue_month_drafts": {"config": {"period": "2026-04"}}}}).success
+    return closed
+
+
+@pytest.fixture
+def operator_home(tmp_path, world_template):
+    """A data directory and DAGSTER_HOME as a new operator would have them (shipped dagster.yaml)."""
+    home, dagster_home = tmp_path / "billing", tmp_path / "dagster_home"
+    copy_world(world_template, home)
+    dagster_home.mkdir()
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
+    env = {**os.environ, "BILLING_HOME": str(home), "DAGSTER_HOME": str(dagster_home),
+           "BILLING_AUTOMATION_DEFAULT": "stopped"}
+    return home, dagster_home, env

@@ -17,8 +17,8 @@ import yaml
 
 from billing_assets.definitions import defs
 from billing_assets.partitions import monthly_partitions
-from tests.revenue.payments.test_stripe_and_reversals import STRIPE_KEY, fake_stripe, issued  # noqa: F401
-from tests.test_operations import BIN, ROOT, operator_home  # noqa: F401
+from tests.conftest import ROOT, STRIPE_KEY
+from tests.test_operations import BIN
 
 MONTH_CLOSE = [str(BIN / "dagster"), "job", "execute", "-m", "billing_assets.definitions", "-j", "month_close",
                "--tags", json.dumps({"dagster/partition": "2026-04-01"})]
@@ -38,7 +38,7 @@ def slot_holders(instance) -> set[str]:
 
 
 @pytest.mark.slow
-def test_a_month_close_killed_mid_step_then_a_24_month_backfill_through_the_daemon(operator_home, monkeypatch):  # noqa: F811
+def test_a_month_close_killed_mid_step_then_a_24_month_backfill_through_the_daemon(operator_home, monkeypatch):
     """kill -9 a month close mid-step: its duckdb slot stays taken. Terminated as an operator would, run
     monitoring frees it, and the next month close (here the UI's 24-month backfill, through the daemon,
     the queued run coordinator and the multiprocess executor) completes."""
@@ -118,7 +118,7 @@ def test_a_kill_between_the_mart_commit_and_the_export_files_converges_on_rerun(
 
 @pytest.mark.slow
 def test_a_kill_between_stripe_finalizing_and_the_warehouse_record_pushes_nothing_twice(
-        issued, fake_stripe):  # noqa: F811
+        issued, fake_stripe):
     crash(issued.root, "after-stripe-finalize", fake_stripe.base, STRIPE_KEY)
     with issued.connect() as conn:
         assert conn.execute("SELECT count(*) FROM revenue.stripe_documents").fetchone()[0] == 0  # never recorded

@@ -1,14 +1,11 @@
 """Operating it: schedules and sensors as declared, and the shipped dagster.yaml (the 24-month
 backfill through the daemon is in tests/test_crash_recovery.py, after a killed month close)."""
 
-import os
-import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import pytest
 import yaml
 
 from billing_assets.definitions import defs
@@ -72,20 +69,6 @@ def test_every_table_asset_reports_rows_and_explains_itself():
     for spec in defs.resolve_all_asset_specs():
         assert spec.owners and spec.description and spec.kinds, spec.key
         assert "dagster/code_references" in spec.metadata, spec.key
-
-
-@pytest.fixture
-def operator_home(tmp_path, world_template):
-    """A data directory and DAGSTER_HOME as a new operator would have them (shipped dagster.yaml)."""
-    home, dagster_home = tmp_path / "billing", tmp_path / "dagster_home"
-    home.mkdir()
-    dagster_home.mkdir()
-    shutil.copy(world_template / "source.sqlite", home / "source.sqlite")
-    shutil.copytree(world_template / "digitalocean", home / "digitalocean")
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
-    env = {**os.environ, "BILLING_HOME": str(home), "DAGSTER_HOME": str(dagster_home),
-           "BILLING_AUTOMATION_DEFAULT": "stopped"}
-    return home, dagster_home, env
 
 
 def test_every_materialization_reports_row_count_and_column_schema(env):

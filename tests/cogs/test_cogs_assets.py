@@ -1,13 +1,12 @@
 """Cost of goods on the sample world: every month ties to the DigitalOcean invoice to the cent."""
 
-import shutil
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
 from billing_assets.sample_world.world import REUSED_NAME, STRAY_DROPLET
-from tests.conftest import Env, make_resources
+from tests.conftest import copy_world
 
 PIPELINE = ["source_tenants", "source_deployments", "source_plan_catalogue", "source_subscriptions",
             "source_cloud_resources", "do_resources", "do_invoices", "do_cost_lines", "cost_line_matches",
@@ -17,10 +16,7 @@ PIPELINE = ["source_tenants", "source_deployments", "source_plan_catalogue", "so
 @pytest.fixture(scope="module")
 def closed(tmp_path_factory, world_template):
     """January to October closed once; the tests using it only read."""
-    root = tmp_path_factory.mktemp("cogs-closed")
-    shutil.copy(world_template / "source.sqlite", root / "source.sqlite")
-    shutil.copytree(world_template / "digitalocean", root / "digitalocean")
-    env = Env(root, make_resources(root))
+    env = copy_world(world_template, tmp_path_factory.mktemp("cogs-closed"))
     assert env.month_close("2026-01-01", "2026-10-01").success
     return env
 

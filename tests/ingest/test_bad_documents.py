@@ -6,13 +6,12 @@ line and column where there is one), that its bytes are kept, and that no cost l
 import csv
 import io
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Env, make_resources
+from tests.conftest import Env, copy_world
 
 COST = ["do_invoices", "do_cost_lines"]
 TABLES = ("ingest.do_cost_lines", "ingest.do_invoices")
@@ -90,9 +89,7 @@ CASES = {
 @pytest.fixture(scope="module")
 def closed_april(tmp_path_factory, world_template):
     """April ingested once from good documents; each case corrupts one, then puts it back."""
-    root = tmp_path_factory.mktemp("bad-documents")
-    shutil.copytree(world_template / "digitalocean", root / "digitalocean")
-    env = Env(root, make_resources(root))
+    env = copy_world(world_template, tmp_path_factory.mktemp("bad-documents"))
     env.materialize(COST, partition_key="2026-04-01")
     return env
 

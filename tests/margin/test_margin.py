@@ -10,6 +10,7 @@ import pytest
 from billing_assets.margin.assets import fx_rates_text, parse_fx_rates
 from billing_assets.margin.chart import revenue_cost_svg
 from billing_assets.sample_world import WorldParams
+from tests.conftest import copy_world
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 FIRST, LAST = (f"{p.start:%Y-%m-%d}" for p in (WorldParams().periods[0], WorldParams().periods[-1]))
@@ -18,14 +19,7 @@ FIRST, LAST = (f"{p.start:%Y-%m-%d}" for p in (WorldParams().periods[0], WorldPa
 @pytest.fixture(scope="module")
 def closed(tmp_path_factory, world_template):
     """The demo's flow: month close, issue every month, month close again."""
-    import shutil
-
-    from tests.conftest import Env, make_resources
-
-    root = tmp_path_factory.mktemp("closed")
-    shutil.copy(world_template / "source.sqlite", root / "source.sqlite")
-    shutil.copytree(world_template / "digitalocean", root / "digitalocean")
-    env = Env(root, make_resources(root))
+    env = copy_world(world_template, tmp_path_factory.mktemp("closed"))
     assert env.month_close(FIRST, LAST).success
     issue = env.defs.resolve_job_def("issue_invoices")
     for period in WorldParams().periods:

@@ -6,12 +6,11 @@ clean world does."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 
 import pytest
 
-from tests.conftest import Env, make_resources
+from tests.conftest import Env, copy_world
 
 CLOSE = ["source_tenants", "source_deployments", "source_plan_catalogue", "source_subscriptions",
          "source_cloud_resources", "source_usage_events", "metered_usage", "tenant_invoices", "tenant_invoice_lines"]
@@ -82,13 +81,6 @@ CASES = {
         f"received_at FROM usage_events WHERE event_id = {EVENT}",
         ("usage_events", "idempotency_key", "conflicting duplicate")),
 }
-
-
-def copy_world(world_template, root):
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copy(world_template / "source.sqlite", root / "source.sqlite")
-    shutil.copytree(world_template / "digitalocean", root / "digitalocean")
-    return Env(root, make_resources(root))
 
 
 def documents(env: Env) -> dict[str, tuple]:

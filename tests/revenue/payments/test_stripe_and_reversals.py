@@ -1,37 +1,13 @@
 """Stripe push and collection against a local server speaking Stripe's wire format; reversals with
 an audit trail; the double-entry journal."""
 
-import re
 
 import dagster as dg
-import pytest
 
-from billing_assets.revenue.payments.resources import StripeResource
 from billing_assets.sample_world import stable_id
-from tests.conftest import Env
-from tests.fakes.stripe import FakeStripe
 
-STRIPE_KEY = "sk_test_" + "local-server-only"
 ACME = stable_id("tenant", "acme")
 STRIPE = ["stripe_invoices", "stripe_payments", "ledger_entries"]
-
-
-@pytest.fixture
-def fake_stripe(httpserver):
-    fake = FakeStripe(STRIPE_KEY)
-    httpserver.expect_request(re.compile(r"^/v1/.*")).respond_with_handler(fake)
-    fake.base = httpserver.url_for("/").rstrip("/")
-    return fake
-
-
-@pytest.fixture
-def issued(april_closed, fake_stripe):
-    """April closed and issued, with Stripe configured against the local server."""
-    stripe = StripeResource(api_key=STRIPE_KEY, api_base=fake_stripe.base, timeout_s=1, max_network_retries=3)
-    closed = Env(april_closed.root, {**april_closed.resources, "stripe": stripe})
-    issue = closed.defs.resolve_job_def("issue_invoices")
-    assert issue.execute_in_process(run_config={"ops": {"issue_month_drafts": {"config": {"period": "2026-04"}}}}).success
-    return closed
 
 
 def run_job(env, name, config, op):
