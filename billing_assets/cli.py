@@ -102,6 +102,29 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_raw_document(args: argparse.Namespace) -> int:
+    """Why a command: raw chunks are stored compressed, so SQL alone cannot give a document's bytes back."""
+    from billing_assets.ingest.raw_store import MissingRawDocument, open_raw, resolve_sha256
+    from billing_assets.warehouse import open_warehouse
+
+    try:
+        with open_warehouse(locations().warehouse_path, read_only=True) as conn:
+            sha = resolve_sha256(conn, args.sha256)
+            with open_raw(conn, sha) as stream:
+                if args.out:
+                    with open(args.out, "wb") as out:
+                        shutil.copyfileobj(stream, out)
+                else:
+                    shutil.copyfileobj(stream, sys.stdout.buffer)
+                    sys.stdout.buffer.flush()
+    except (MissingRawDocument, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        print(f"{args.out}: raw document {sha}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="billing-assets", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -117,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     migrate = sub.add_parser("migrate", help="bring the warehouse's schema up to this release")
     migrate.add_argument("--status", action="store_true", help="only list the pending migrations")
     migrate.set_defaults(func=cmd_migrate)
+    raw = sub.add_parser("raw-document", help="write one stored DigitalOcean document's verbatim bytes")
+    raw.add_argument("sha256", help="its SHA-256 (ingest.raw_documents.sha256), or a unique prefix of 8+ digits")
+    raw.add_argument("--out", help="file to write (default: standard output)")
+    raw.set_defaults(func=cmd_raw_document)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -22,6 +22,11 @@ class Locations:
         return Path(os.environ.get("BILLING_WAREHOUSE_PATH") or self.home / "warehouse.duckdb")
 
     @property
+    def duckdb_memory_limit(self) -> str | None:
+        """None: the warehouse resource's default."""
+        return os.environ.get("BILLING_DUCKDB_MEMORY_LIMIT") or None
+
+    @property
     def sample_source_path(self) -> Path:
         return self.home / "source.sqlite"
 

@@ -245,11 +245,11 @@ def _cost_lines(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     start, end = month_window(context)
     problems: dict[str, list[str]] = {name: [] for name in COST_LINE_CHECKS}
     kept: list[str] = []  # months whose documents failed a check: their previous lines stay
-    with warehouse.connect() as conn:
+    with warehouse.connect() as conn, warehouse.scratch() as scratch:
         with transaction(conn):
             total_lines = 0
             for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
-                figures = stage_month(conn, naive(month.start))
+                figures = stage_month(conn, naive(month.start), scratch)
                 if figures is None:  # not invoiced (yet): the month has no lines
                     conn.execute("DELETE FROM ingest.do_cost_lines WHERE period_start = ?", [naive(month.start)])
                     continue

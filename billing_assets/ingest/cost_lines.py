@@ -1,15 +1,19 @@
 """One month's DigitalOcean cost lines, built from the stored documents in flat memory.
 
-Each document is parsed once, a batch at a time, straight from its stored chunks into scratch tables;
-enrichment, totals and duplicate detection are set-based SQL over those tables. A month whose
-documents fail a blocking check keeps the lines it had: nothing here writes `ingest.do_cost_lines`
-until `replace_month_lines` is called for a month that passed.
+Each document is parsed once, a batch at a time, straight from its stored chunks into Parquet files in
+a scratch folder; enrichment, totals and duplicate detection are set-based SQL over views of those
+files. Why files and not DuckDB temp tables: rows inserted into a temp table inside the step's
+transaction stay in memory whatever `memory_limit` says (a 200 MB CSV held ~550 MB that way), while
+DuckDB scans Parquet in bounded memory. A month whose documents fail a blocking check keeps the
+lines it had: nothing here writes `ingest.do_cost_lines` until `replace_month_lines` is called for a
+month that passed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import polars as pl
 
@@ -17,10 +21,13 @@ from billing_assets.ingest import parse
 from billing_assets.ingest.raw_store import open_raw, raw_pages, raw_uri
 from billing_assets.periods import Period, naive
 from billing_assets.sql_files import read_sql
-from billing_assets.warehouse import insert_frame, run_sql
+from billing_assets.warehouse import run_sql
 
-STAGE_COLUMNS = ("line_number", "product", "group_description", "description", "hours", "start_at", "end_at",
-                 "amount_minor", "project_name", "category", "is_tax", "resource_id", "resource_uuid", "source")
+STAGE_SCHEMA = {"line_number": pl.Int32, "product": pl.String, "group_description": pl.String,
+                "description": pl.String, "hours": pl.Int32, "start_at": pl.Datetime("us"),
+                "end_at": pl.Datetime("us"), "amount_minor": pl.Int64, "project_name": pl.String,
+                "category": pl.String, "is_tax": pl.Boolean, "resource_id": pl.String, "resource_uuid": pl.String,
+                "source": pl.String}
 
 COST_LINE_CHECKS = {
     "lines_sum_to_invoice": "Per invoice, the parsed lines sum to the invoice amount and to the summary, to the cent.",
@@ -45,36 +52,52 @@ class MonthFigures:
     json_total: int | None
 
 
-def _stage(conn, table: str, lines: list[parse.CostLine]) -> int:
-    """Append parsed lines to a scratch table, built column by column (faster than row by row for a
-    10,000-line batch); returns how many."""
-    if not lines:
-        return 0
-    columns = {c: [getattr(line, c) for line in lines] for c in STAGE_COLUMNS}
-    columns["start_at"] = [naive(v) for v in columns["start_at"]]
-    columns["end_at"] = [naive(v) for v in columns["end_at"]]
-    return insert_frame(conn, table, pl.DataFrame(columns, schema_overrides={
-        "hours": pl.Int32, "resource_id": pl.String, "resource_uuid": pl.String}))
+class ParquetStage:
+    """One scratch table as a folder of Parquet files, a batch per file, seen by DuckDB as a temp view."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.files = folder, 0
+        folder.mkdir(parents=True)
+
+    def append(self, lines: list[parse.CostLine]) -> int:
+        """Write one batch (built column by column: faster than row by row); returns how many lines."""
+        if not lines and self.files:
+            return 0
+        columns = {c: [getattr(line, c) for line in lines] for c in STAGE_SCHEMA}
+        columns["start_at"] = [naive(v) for v in columns["start_at"]]
+        columns["end_at"] = [naive(v) for v in columns["end_at"]]
+        self.files += 1  # an empty first batch still writes a file: the view needs one to know the columns
+        pl.DataFrame(columns, schema=STAGE_SCHEMA).write_parquet(self.folder / f"{self.files:06d}.parquet")
+        return len(lines)
+
+    def view(self, conn, name: str) -> None:
+        if not self.files:
+            self.append([])
+        conn.read_parquet(str(self.folder / "*.parquet")).create_view(name, replace=True)
 
 
-def stage_month(conn, period_start: datetime) -> MonthFigures | None:
-    """Parse the month's stored documents into the scratch table `month_lines`; None if the month has
-    no issued invoice. A document that cannot be parsed raises ParseError naming file, line and column."""
+def stage_month(conn, period_start: datetime, scratch: Path) -> MonthFigures | None:
+    """Parse the month's stored documents into the scratch views `month_csv_lines`, `month_item_lines`
+    and `month_lines` (files under `scratch`, which the caller removes); None if the month has no issued
+    invoice. A document that cannot be parsed raises ParseError naming file, line and column."""
     rows = conn.execute("SELECT status, invoice_uuid, invoice_id, amount_minor, summary_amount_minor, items_sha256, "
                         "csv_sha256 FROM ingest.do_invoices WHERE period_start = ?", [period_start]).fetchall()
     if not rows or rows[0][0] != "issued":
         return None
     _, invoice_uuid, invoice_id, amount, summary_amount, items_sha, csv_sha = rows[0]
-    run_sql(conn, "ingest/cost_lines_stage.sql")
+    month = scratch / period_start.strftime("%Y-%m")
+    items_stage, csv_stage = ParquetStage(month / "items"), ParquetStage(month / "csv")
     items_staged = 0  # JSON items are numbered across pages
     for content, uri in raw_pages(conn, "invoice_items", invoice_uuid, items_sha):
-        items_staged += _stage(conn, "month_item_lines", parse.parse_invoice_items(
+        items_staged += items_stage.append(parse.parse_invoice_items(
             [(content, uri)], invoice_uuid, first_line_number=items_staged))
     if csv_sha:
         uri = raw_uri(conn, "invoice_csv", invoice_uuid, csv_sha)
         with open_raw(conn, csv_sha) as stream:
             for batch in parse.iter_invoice_csv(stream, uri, invoice_uuid):
-                _stage(conn, "month_csv_lines", batch)
+                csv_stage.append(batch)
+    items_stage.view(conn, "month_item_lines")
+    csv_stage.view(conn, "month_csv_lines")
     run_sql(conn, "ingest/cost_lines_month.sql")
     count, total = conn.execute("SELECT count(*), coalesce(sum(amount_minor), 0) FROM month_lines").fetchall()[0]
     items, items_total = conn.execute("SELECT count(*), sum(amount_minor) FROM month_item_lines").fetchall()[0]

@@ -44,9 +44,12 @@ class WarehouseOutdatedError(RuntimeError):
     """A read-only reader met a warehouse that still has migrations to apply."""
 
 
+DEFAULT_MEMORY_LIMIT = "128MB"  # measured: benchmarks/invoice_csv.py; DuckDB's own default is 80% of RAM
+
+
 @contextmanager
-def open_warehouse(path: str | Path, *, read_only: bool = False, lock_timeout_s: float = 10.0
-                   ) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_warehouse(path: str | Path, *, read_only: bool = False, lock_timeout_s: float = 10.0,
+                   memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Iterator[duckdb.DuckDBPyConnection]:
     path = Path(path)
     if read_only and not path.exists():
         raise FileNotFoundError(f"warehouse {path} does not exist yet: materialize the pipeline first")
@@ -68,6 +71,7 @@ def open_warehouse(path: str | Path, *, read_only: bool = False, lock_timeout_s:
             delay = min(delay * 2, 5.0)
     try:
         conn.execute("SET TimeZone = 'UTC'")
+        conn.execute("SET memory_limit = $limit", {"limit": memory_limit})
         if not read_only:
             apply_migrations(conn)
         elif pending := pending_migrations(conn):

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from billing_assets.ingest.cost_lines import _stage
+from billing_assets.ingest.cost_lines import ParquetStage
 from billing_assets.ingest.parse import (
     ParseError,
     parse_billing_history,
@@ -96,16 +96,18 @@ def test_json_items_with_absent_keys():
         parse_invoice_items([(b'{"invoices": []}', "items.json")], "inv-1")
 
 
-def test_ids_are_carried_from_json_to_matching_csv_lines():
+def test_ids_are_carried_from_json_to_matching_csv_lines(tmp_path):
     csv_lines = parse(HEADER + ROW + ROW.replace("web-1", "web-2") + ROW + TAX)
     items = b'{"invoice_items": [' + b",".join(
         b'{"product": "Droplets", "description": "%s (s-1vcpu-1gb)", "amount": "6.00", "resource_id": "%s",'
         b'"start_time": "2026-04-01T00:00:00Z", "end_time": "2026-05-01T00:00:00Z"}' % (n, i)
         for n, i in ((b"web-2", b"22"), (b"web-1", b"11"), (b"web-1", b"12"))) + b"]}"
-    conn = duckdb.connect()  # the month's scratch tables, as do_cost_lines builds them
-    run_sql(conn, "ingest/cost_lines_stage.sql")
-    _stage(conn, "month_csv_lines", csv_lines)
-    _stage(conn, "month_item_lines", parse_invoice_items([(items, "items.json")], "inv-1"))
+    conn = duckdb.connect()  # the month's scratch views, as do_cost_lines builds them
+    for name, lines in (("month_csv_lines", csv_lines),
+                        ("month_item_lines", parse_invoice_items([(items, "items.json")], "inv-1"))):
+        stage = ParquetStage(tmp_path / name)
+        stage.append(lines)
+        stage.view(conn, name)
     run_sql(conn, "ingest/cost_lines_month.sql")
     enriched = conn.execute("SELECT line_number, resource_id FROM month_lines ORDER BY line_number").fetchall()
     # Repeated keys pair up in line order: the CSV's two web-1 lines take 11 then 12; tax has no item.

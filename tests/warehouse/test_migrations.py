@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from billing_assets.cli import main as cli_main
+from billing_assets.ingest.raw_store import raw_bytes
 from billing_assets.sql_files import statements
 from billing_assets.warehouse import (
     MigrationError,
@@ -101,6 +102,9 @@ def test_the_migrate_command_lists_then_applies(tmp_path, monkeypatch, capsys):
 def build_release_0_1_0_warehouse(path, data_from) -> None:
     """A warehouse as release 0.1.0 left it: its DDL run with IF NOT EXISTS and no record of it (that
     release had no migrations), holding every row of a real month close copied from `data_from`."""
+    with open_warehouse(data_from, read_only=True) as source:  # raw bytes: Python inflates the chunks
+        raw = {sha: raw_bytes(source, sha) for (sha,) in source.execute(
+            "SELECT DISTINCT sha256 FROM ingest.raw_documents").fetchall()}
     with duckdb.connect(str(path)) as conn:
         for migration in release_migrations()[:FIRST_RELEASE_VERSION]:
             for statement in statements(migration.sql):
@@ -111,11 +115,14 @@ def build_release_0_1_0_warehouse(path, data_from) -> None:
             # Release 0.1.0 numbered drafts too (INV-YYYYMM-SLUG): this copy's drafts get such numbers.
             selected = listed.replace('"invoice_number"', "coalesce(invoice_number, 'INV-' || "
                                       "strftime(period_start, '%Y%m') || '-' || upper(tenant_id))")
-            # Release 0.1.0 kept each document's bytes in raw_documents.content (chunked since 0013).
-            origin = ("(SELECT * FROM src.ingest.raw_documents JOIN src.ingest.raw_document_content "
-                      "USING (kind, doc_key, page, sha256, uri))" if table == "ingest.raw_documents" else f"src.{table}")
             conn.execute(f"DELETE FROM {table}")  # reference rows the DDL seeded come with the copy
-            conn.execute(f"INSERT INTO {table} ({listed}) SELECT {selected} FROM {origin}")
+            if table == "ingest.raw_documents":  # 0.1.0 kept each document's bytes in raw_documents.content
+                kept = [c for c in columns if c != "content"]
+                rows = conn.execute(f"SELECT {', '.join(kept)} FROM src.{table}").fetchall()
+                conn.executemany(f"INSERT INTO {table} ({', '.join(kept)}, content) VALUES "
+                                 f"({', '.join('?' * (len(kept) + 1))})", [[*r, raw[r[kept.index('sha256')]]] for r in rows])
+            else:
+                conn.execute(f"INSERT INTO {table} ({listed}) SELECT {selected} FROM src.{table}")
         conn.execute("DETACH src")
 
 
@@ -156,12 +163,11 @@ def test_a_release_0_1_0_warehouse_upgrades_in_place_with_no_row_lost(env, tmp_p
         "revenue.usage_event_reversals", "revenue.late_usage"}  # (and a month's grace leaves no event late)
 
     with open_warehouse(old) as conn:  # the resource's read-write open applies what is pending
-        # raw_documents.content moved to chunks (0013): read it back through the reassembling view.
-        conn.execute("CREATE TEMP VIEW raw_documents_as_before AS SELECT d.*, c.content FROM ingest.raw_documents d "
-                     "JOIN ingest.raw_document_content c USING (kind, doc_key, page, sha256, uri)")
-        after = table_rows(conn, {**{t: c for t, c in old_columns.items() if t != "ingest.raw_documents"},
-                                  "raw_documents_as_before": old_columns["ingest.raw_documents"]})
-        after["ingest.raw_documents"] = after.pop("raw_documents_as_before")
+        after = table_rows(conn, {t: c for t, c in old_columns.items() if t != "ingest.raw_documents"})
+        # raw_documents.content (its last column) moved to chunks (0013), compressed since 0014: read back as bytes.
+        kept = [c for c in old_columns["ingest.raw_documents"] if c != "content"]
+        rows = conn.execute(f"SELECT {', '.join(kept)} FROM ingest.raw_documents").fetchall()
+        after["ingest.raw_documents"] = sorted(((*r, raw_bytes(conn, r[kept.index("sha256")])) for r in rows), key=repr)
         versions = [r[0] for r in recorded(conn)]
         with pytest.raises(duckdb.ConstraintException):  # migration 0009's vocabulary is now enforced
             conn.execute("UPDATE cogs.cost_line_matches SET match_method = 'guess' WHERE line_number = 1")
