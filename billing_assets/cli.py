@@ -17,6 +17,7 @@ import time
 from importlib.resources import files
 from pathlib import Path
 
+from billing_assets.sample_world.world import WorldParams
 from billing_assets.settings import locations
 
 
@@ -30,29 +31,42 @@ def _prepare_dagster_home() -> Path:
     return home
 
 
-def ensure_sample_world(force: bool = False) -> bool:
-    """Create the sample world unless it exists and was written for this release's source contract
-    (a sample world from before a contract change is rewritten); returns True when it was created."""
+def ensure_sample_world(force: bool = False, params=None) -> bool:
+    """Create the sample world unless it exists and was written for this release's source contract and
+    the same parameters (a world from before a contract change, or of another size, is rewritten);
+    returns True when it was created."""
     from billing_assets.sample_world import write_sample_world
     from billing_assets.sql_files import read_sql
 
+    params = params or WorldParams()
     where = locations()
-    contract = hashlib.sha256(read_sql("source/schema.sql").encode()).hexdigest()
+    stamp = hashlib.sha256(read_sql("source/schema.sql").encode()).hexdigest()
+    if params != WorldParams():  # the demo world keeps the stamp it always had
+        stamp += f" {params!r}"
     marker = where.home / "sample-world.contract-sha256"
-    current = marker.exists() and marker.read_text().strip() == contract
+    current = marker.exists() and marker.read_text().strip() == stamp
     if where.sample_source_path.exists() and where.do_export_dir.exists() and current and not force:
         return False
     if where.do_export_dir.exists():
         shutil.rmtree(where.do_export_dir)
-    write_sample_world(where.sample_source_path, where.do_export_dir)
-    marker.write_text(contract + "\n")
+    write_sample_world(where.sample_source_path, where.do_export_dir, params)
+    marker.write_text(stamp + "\n")
     return True
 
 
 def cmd_sample_world(args: argparse.Namespace) -> int:
-    created = ensure_sample_world(force=args.force)
+    try:
+        params = WorldParams(tenants=args.tenants, months=args.months,
+                             events_per_deployment_month=args.events_per_deployment_month)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    created = ensure_sample_world(force=args.force, params=params)
     where = locations()
-    print(("created" if created else "kept existing") + f" sample world: {where.sample_source_path}, "
+    print(("created" if created else "kept existing") + f" sample world ({params.tenants:,} tenants, "
+          f"{params.months} months from {params.first_month}, {params.events_per_deployment_month} events per "
+          f"deployment and month) in {time.perf_counter() - started:.1f} s: {where.sample_source_path}, "
           f"{where.do_export_dir}")
     return 0
 
@@ -136,6 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     preview.set_defaults(func=cmd_preview)
     world = sub.add_parser("sample-world", help="create the sample source database and DigitalOcean folder")
     world.add_argument("--force", action="store_true", help="recreate even if present")
+    demo_world = WorldParams()
+    world.add_argument("--tenants", type=int, default=demo_world.tenants,
+                       help="how many tenants (default: the demo's 10; more are copies of those ten, every scenario "
+                            "included)")
+    world.add_argument("--months", type=int, default=demo_world.months, help="months of history, from 2026-01")
+    world.add_argument("--events-per-deployment-month", type=int, default=demo_world.events_per_deployment_month,
+                       help="API-request events per deployment and month (build-minute events are 40%% of that)")
     world.set_defaults(func=cmd_sample_world)
     migrate = sub.add_parser("migrate", help="bring the warehouse's schema up to this release")
     migrate.add_argument("--status", action="store_true", help="only list the pending migrations")

@@ -2,8 +2,9 @@
 
 Each area (source, ingest, cogs, revenue, margin) builds its own Definitions, bound to its own
 resources; this module only merges them and applies the cross-cutting policy once: the month-close
-job and its schedule, freshness checks, code references, and an executor that runs one step at a
-time (every step that writes is in the `duckdb` pool anyway).
+job and its schedule, freshness checks, code references, and the in-process executor for every job:
+every step that writes is in the `duckdb` pool (limit 1), so steps run one at a time anyway, and a
+process per step cost ~2.5 s each (80 of 105 s of a 1,000-tenant month close).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def build_definitions(resources: Mapping[str, dg.ConfigurableResource] | None = 
             schedules=[month_close_schedule],
             sensors=[freshness_sensor],
             asset_checks=freshness_checks,
-            executor=dg.multiprocess_executor.configured({"max_concurrent": 1}),
+            executor=dg.in_process_executor,
         ),
     )
     return _with_code_references(merged)

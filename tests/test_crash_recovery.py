@@ -41,7 +41,7 @@ def slot_holders(instance) -> set[str]:
 def test_a_month_close_killed_mid_step_then_a_24_month_backfill_through_the_daemon(operator_home, monkeypatch):
     """kill -9 a month close mid-step: its duckdb slot stays taken. Terminated as an operator would, run
     monitoring frees it, and the next month close (here the UI's 24-month backfill, through the daemon,
-    the queued run coordinator and the multiprocess executor) completes."""
+    the queued run coordinator and the location's in-process executor) completes."""
     from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
     from dagster._core.utils import make_new_backfill_id
 

@@ -86,3 +86,33 @@ def test_digitalocean_folder_speaks_the_api_formats(world):
     history = json.loads(docs["billing_history.json"])["billing_history"]
     assert {e["type"] for e in history} == {"ACHFailure", "Adjustment", "AttemptFailed", "Chargeback", "Credit",
                                             "CreditExpiration", "Invoice", "Payment", "Refund", "Reversal"}
+
+
+def test_a_larger_world_copies_every_demo_tenant_with_its_scenarios():
+    demo, larger = build_world(), build_world(WorldParams(tenants=25, months=10))
+    # The first ten tenants are the demo's own, so a larger world contains the demo's scenarios verbatim.
+    assert all(t in larger.tables["tenants"] for t in demo.tables["tenants"])
+    assert len(larger.tables["tenants"]) == 25
+    # Tenant 12 copies demo tenant 2 (kiwi-co, copy 1), the cancellation included.
+    kiwi = next(t for t in larger.tables["tenants"] if t["slug"] == "kiwi-co-00001")
+    legacy = next(d for d in larger.tables["deployments"] if d["slug"] == "kiwi-legacy-00001")
+    assert legacy["tenant_id"] == kiwi["tenant_id"] and legacy["deleted_at"] == CANCEL_AT.replace(tzinfo=None)
+    # Every per-tenant table grows in proportion: 2 full copies and half of the next (tenants 20..24).
+    for table in ("deployments", "subscriptions", "subscription_phases", "credit_grants"):
+        copied = [r for r in larger.tables[table] if r not in demo.tables[table]]
+        assert copied, table
+    names = Counter(r["name"] for r in larger.tables["cloud_resources"])
+    assert names[REUSED_NAME] == 2 and names[f"{REUSED_NAME}-00001"] == 2  # the reused name, per copy
+    assert len({r["provider_resource_id"] for r in larger.tables["cloud_resources"] if r["kind"] == "droplet"}) == \
+        sum(1 for r in larger.tables["cloud_resources"] if r["kind"] == "droplet")  # droplet ids stay unique
+    # The DigitalOcean documents bill the copies too; the stray droplet and odd events exist once.
+    docs = account_documents(larger)
+    csv_text = next(v for k, v in docs.items() if k.endswith("invoice.csv")).decode()
+    assert "kiwi-legacy-00001-web-1" in csv_text and csv_text.count(STRAY_DROPLET) <= 1
+
+
+def test_world_parameters_are_checked():
+    import pytest
+
+    with pytest.raises(ValueError, match="at least 1"):
+        WorldParams(tenants=0)

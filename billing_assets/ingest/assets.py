@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import polars as pl
 
 from billing_assets.assets_common import (
     DUCKDB_POOL,
@@ -28,7 +29,7 @@ from billing_assets.ingest.resources import DigitalOceanResource
 from billing_assets.periods import Period, months_in, naive
 from billing_assets.secrets import SecretError
 from billing_assets.sql_files import read_sql
-from billing_assets.warehouse import insert_rows, markdown_preview, transaction
+from billing_assets.warehouse import insert_rows, markdown_preview, registered, run_sql, transaction
 from billing_assets.warehouse.resource import WarehouseResource
 
 NETWORK_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
@@ -113,6 +114,11 @@ def do_billing_history(context: dg.AssetExecutionContext, digitalocean: DigitalO
 
 # --- resource inventory --------------------------------------------------------------------------
 
+SEEN_RESOURCES = {"ordinal": pl.Int64, "resource_key": pl.String, "kind": pl.String, "provider_resource_id": pl.String,
+                  "provider_uuid": pl.String, "name": pl.String, "size_slug": pl.String, "region": pl.String,
+                  "created_at": pl.Datetime("us"), "cluster_uuid": pl.String, "tags": pl.String}
+
+
 @dg.asset(**COMMON, kinds={"digitalocean", "duckdb"}, pool=DUCKDB_POOL, retry_policy=NETWORK_RETRY)
 @permanent_errors_fail_fast()
 def do_resources(context: dg.AssetExecutionContext, digitalocean: DigitalOceanResource,
@@ -124,16 +130,13 @@ def do_resources(context: dg.AssetExecutionContext, digitalocean: DigitalOceanRe
     now = naive(datetime.now(UTC))
     with warehouse.connect() as conn:
         store_raw(conn, docs)
-        with transaction(conn):
-            for r in rows:
-                key = f"{r['kind']}:{r['provider_resource_id'] or r['provider_uuid']}"
-                created = naive(r["created_at"]) if r["created_at"] else None
-                conn.execute(
-                    "INSERT INTO ingest.do_resources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (resource_key) DO UPDATE SET name = excluded.name, size_slug = excluded.size_slug, "
-                    "tags = excluded.tags, last_seen_at = excluded.last_seen_at",
-                    [key, r["kind"], r["provider_resource_id"], r["provider_uuid"], r["name"], r["size_slug"],
-                     r["region"], created, r["cluster_uuid"], r["tags"], now, now])
+        seen = pl.DataFrame(
+            [[n, f"{r['kind']}:{r['provider_resource_id'] or r['provider_uuid']}", r["kind"], r["provider_resource_id"],
+              r["provider_uuid"], r["name"], r["size_slug"], r["region"],
+              naive(r["created_at"]) if r["created_at"] else None, r["cluster_uuid"], r["tags"]]
+             for n, r in enumerate(rows)], schema=SEEN_RESOURCES, orient="row")
+        with transaction(conn), registered(conn, "seen_resources", seen):
+            run_sql(conn, "ingest/do_resources_upsert.sql", {"now": now})
         total = conn.execute("SELECT count(*) FROM ingest.do_resources").fetchone()[0]
         kinds = dict(conn.execute("SELECT kind, count(*) FROM ingest.do_resources GROUP BY 1 ORDER BY 1").fetchall())
         schema = table_schema(conn, "ingest.do_resources")

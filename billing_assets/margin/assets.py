@@ -161,11 +161,12 @@ def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, wareho
 def invoice_drift(conn, month: Period) -> list[tuple[str, int]]:
     """Tenants whose current inputs rate differently from everything billed so far (drafts included)."""
     drift = []
+    existing = store.existing_documents(conn, month)
     for inputs in load_tenant_inputs(conn, month).values():
         if not inputs.subscriptions:
             continue
         desired = quote_tenant(inputs, month).total
-        docs = store.existing_documents(conn, inputs.tenant.tenant_id, month)
+        docs = existing.get(inputs.tenant.tenant_id, [])
         billed = sum(line.amount for d in docs for line in d.lines)
         if docs and desired != billed:
             drift.append((inputs.tenant.slug, desired - billed))

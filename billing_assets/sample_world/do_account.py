@@ -61,6 +61,11 @@ def _billed(size: str, start: datetime, end: datetime) -> tuple[int, Decimal]:
     return hours, min(amount, monthly) if capped else amount
 
 
+def _reused(name: str) -> bool:
+    """The reused droplet name (or a copy's, `redwood-web-00042`): DigitalOcean's items carry no id for it."""
+    return name == REUSED_NAME or (name.startswith(REUSED_NAME + "-") and name[len(REUSED_NAME) + 1:].isdigit())
+
+
 def invoice_lines(world: World, period: Period) -> list[dict]:
     """The month's invoice items as the JSON API returns them (amounts as strings)."""
     tenants = {t["tenant_id"]: t["slug"] for t in world.tables["tenants"]}
@@ -87,7 +92,7 @@ def invoice_lines(world: World, period: Period) -> list[dict]:
             continue
         project = deployments[r["deployment_id"]]
         kind, name, size = r["kind"], r["name"], r["size_slug"]
-        ids = {} if name == REUSED_NAME else (
+        ids = {} if _reused(name) else (
             {"resource_id": r["provider_resource_id"]} if kind == "droplet" else {"resource_uuid": r["provider_uuid"]})
         if kind == "droplet":
             add("Droplets", f"{name} ({size})", size, window.start, window.end, project=project, **ids)
@@ -212,16 +217,17 @@ def account_documents(world: World) -> dict[str, bytes]:
 
 def _other_history_entries(world: World) -> list[dict]:
     """One of each remaining billing-history type, so ingest sees all ten."""
-    p = world.params.periods
+    periods = world.params.periods
+    p = [periods[min(i, len(periods) - 1)] for i in range(6)]  # a short world has them in its last month
     entries = [
         ("Credit", "Promotional credit", "-25.00", p[0].start + timedelta(days=14)),
-        ("CreditExpiration", "Promotional credit expired", "4.10", p[min(3, len(p) - 1)].start),
+        ("CreditExpiration", "Promotional credit expired", "4.10", p[3].start),
         ("Adjustment", "Billing adjustment: Droplet outage", "-3.50", p[1].start + timedelta(days=20)),
         ("AttemptFailed", "Payment attempt failed (Visa 4242)", "0.00", p[2].end + timedelta(days=1, hours=1)),
         ("ACHFailure", "ACH payment failed", "0.00", p[2].end + timedelta(days=1, hours=2)),
-        ("Chargeback", "Chargeback", "12.00", p[min(4, len(p) - 1)].start + timedelta(days=9)),
-        ("Refund", "Refund (Visa 4242)", "6.00", p[min(4, len(p) - 1)].start + timedelta(days=12)),
-        ("Reversal", "Reversal of chargeback", "-12.00", p[min(5, len(p) - 1)].start + timedelta(days=3)),
+        ("Chargeback", "Chargeback", "12.00", p[4].start + timedelta(days=9)),
+        ("Refund", "Refund (Visa 4242)", "6.00", p[4].start + timedelta(days=12)),
+        ("Reversal", "Reversal of chargeback", "-12.00", p[5].start + timedelta(days=3)),
     ]
     return [{"description": d, "amount": a, "date": iso_z(at), "type": kind} for kind, d, a, at in entries]
 

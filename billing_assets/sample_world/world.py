@@ -42,12 +42,21 @@ def stable_id(*parts: object) -> str:
 
 @dataclass(frozen=True)
 class WorldParams:
+    """`tenants` beyond the ten of the demo are copies of its ten, in order, each with every scenario of
+    its original (plan changes, the trial, the cancellation, credits, add-ons, resources): tenant i is
+    a copy of demo tenant i % 10 with slugs suffixed `-NNNNN` (i // 10). The first ten are the demo's."""
+
     seed: int = 20260401
     first_month: str = "2026-01"
     months: int = 10
     events_per_deployment_month: int = 24
     duplicate_rate: float = 0.03
     late_rate: float = 0.02
+    tenants: int = 10
+
+    def __post_init__(self) -> None:
+        if self.tenants < 1 or self.months < 1 or self.events_per_deployment_month < 1:
+            raise ValueError("tenants, months and events_per_deployment_month must each be at least 1")
 
     @property
     def periods(self) -> list[Period]:
@@ -235,20 +244,25 @@ def build_world(params: WorldParams | None = None) -> World:
     add_on_price = {code: price for code, _, _, price in _ADD_ONS}
 
     world_end = params.periods[-1].end
-    for t_index, (slug, name, currency, jurisdiction, segment, internal, deployments) in enumerate(_TENANTS):
+    for index in range(params.tenants):
+        t_index, copy = index % len(_TENANTS), index // len(_TENANTS)
+        suffix = f"-{copy:05d}" if copy else ""
+        base_slug, name, currency, jurisdiction, segment, internal, deployments = _TENANTS[t_index]
+        slug = base_slug + suffix
         tenant_id = stable_id("tenant", slug)
         t["tenants"].append({
-            "tenant_id": tenant_id, "slug": slug, "name": name, "currency": currency,
+            "tenant_id": tenant_id, "slug": slug, "name": name + (f" #{copy}" if copy else ""), "currency": currency,
             "tax_jurisdiction": jurisdiction, "segment": segment, "is_internal": internal,
             "billing_email": f"billing@{slug}.example", "created_at": naive(EPOCH + timedelta(days=t_index)),
         })
-        for d_slug, plan, add_ons, droplets, extras, traffic in deployments:
+        for base, plan, add_ons, droplets, extras, traffic in deployments:
+            d_slug = base + suffix
             deployment_id = stable_id("deployment", d_slug)
             created = EPOCH + timedelta(days=t_index, hours=3)
             deleted = None
-            if d_slug == "kiwi-legacy":
+            if base == "kiwi-legacy":
                 deleted = CANCEL_AT
-            if d_slug == "fjord-preview":
+            if base == "fjord-preview":
                 created = TRIAL_START
             t["deployments"].append({
                 "deployment_id": deployment_id, "tenant_id": tenant_id, "slug": d_slug,
@@ -256,31 +270,32 @@ def build_world(params: WorldParams | None = None) -> World:
                 "created_at": naive(created), "deleted_at": naive(deleted),
             })
             if plan:
-                _subscribe(t, versions, add_on_ids, add_on_price, deployment_id, d_slug, plan, add_ons, created)
-            _provision(world, rng, deployment_id, d_slug, droplets, extras, created, deleted)
+                _subscribe(t, versions, add_on_ids, add_on_price, deployment_id, base, d_slug, plan, add_ons, created)
+            _provision(world, rng, deployment_id, base, d_slug, suffix, droplets, extras, created, deleted)
             if plan:
                 _usage(world, rng, deployment_id, d_slug, traffic, created, deleted, world_end)
+        _credit_grants(world, base_slug, suffix)
 
     _provider_only(world)
     _anomalous_events(world)
-    _credit_grants(world)
     for rows in t.values():  # stable order regardless of generation order
         rows.sort(key=lambda r: tuple(str(v) for v in r.values()))
     return world
 
 
-def _subscribe(t, versions, add_on_ids, add_on_price, deployment_id, slug, plan, add_ons, created):
+def _subscribe(t, versions, add_on_ids, add_on_price, deployment_id, base, slug, plan, add_ons, created):
+    """`base`: the demo deployment this one copies (its scenario); `slug`: this deployment's own."""
     subscription_id = stable_id("subscription", slug)
     phases = [(versions[(plan, 1)], created, None)]
     status, trial_end, canceled = "active", None, None
-    if slug == "bondi-api":
+    if base == "bondi-api":
         phases = [(versions[("starter", 1)], created, UPGRADE_AT), (versions[("studio", 1)], UPGRADE_AT, None)]
-    elif slug == "harbour-portal":
+    elif base == "harbour-portal":
         phases = [(versions[("studio", 1)], created, MIGRATE_AT), (versions[("studio", 2)], MIGRATE_AT, None)]
-    elif slug == "kiwi-legacy":
+    elif base == "kiwi-legacy":
         status, canceled = "canceled", CANCEL_AT
         phases = [(versions[("starter", 1)], created, CANCEL_AT)]
-    elif slug == "fjord-preview":
+    elif base == "fjord-preview":
         trial_end = TRIAL_END
         phases = [(versions[("studio", 2)], created, None)]
     t["subscriptions"].append({
@@ -318,8 +333,9 @@ def _droplet_id(name: str, created: datetime) -> str:
     return str(300_000_000 + int(uuid.uuid5(NAMESPACE, f"{name}/{created.isoformat()}").int % 90_000_000))
 
 
-def _provision(world, rng, deployment_id, slug, droplets, extras, created, deleted):
+def _provision(world, rng, deployment_id, base, slug, suffix, droplets, extras, created, deleted):
     region = "syd1" if not slug.startswith(("pennine", "fjord")) else "lon1"
+    reused = REUSED_NAME + suffix
     index = 0
     for size, count in droplets:
         for _ in range(count):
@@ -327,18 +343,18 @@ def _provision(world, rng, deployment_id, slug, droplets, extras, created, delet
             name = f"{slug}-web-{index}"
             d_created, d_deleted = created, deleted
             # A replaced droplet mid-life: deleted on day 12 of some month, a successor created the same day.
-            if slug in ("bondi-api", "pennine-store") and index == 1:
-                d_deleted = datetime(2026, 4 if slug == "bondi-api" else 8, 12, 9, 30, tzinfo=UTC)
+            if base in ("bondi-api", "pennine-store") and index == 1:
+                d_deleted = datetime(2026, 4 if base == "bondi-api" else 8, 12, 9, 30, tzinfo=UTC)
                 _resource(world, deployment_id, "droplet", f"{slug}-web-{index}b", size, region,
                           d_deleted, deleted, _droplet_id(f"{slug}-web-{index}b", d_deleted))
             _resource(world, deployment_id, "droplet", name, size, region, d_created, d_deleted,
                       _droplet_id(name, d_created))
-    if slug == "redwood-blog":  # the reused name: this droplet dies, redwood-shop's is born later
-        _resource(world, deployment_id, "droplet", REUSED_NAME, "s-1vcpu-1gb", region, created, REUSE_DELETED,
-                  _droplet_id(REUSED_NAME, created))
-    if slug == "redwood-shop":
-        _resource(world, deployment_id, "droplet", REUSED_NAME, "s-1vcpu-1gb", region, REUSE_CREATED, None,
-                  _droplet_id(REUSED_NAME, REUSE_CREATED))
+    if base == "redwood-blog":  # the reused name: this droplet dies, redwood-shop's is born later
+        _resource(world, deployment_id, "droplet", reused, "s-1vcpu-1gb", region, created, REUSE_DELETED,
+                  _droplet_id(reused, created))
+    if base == "redwood-shop":
+        _resource(world, deployment_id, "droplet", reused, "s-1vcpu-1gb", region, REUSE_CREATED, None,
+                  _droplet_id(reused, REUSE_CREATED))
     for extra in extras:
         if extra == "volume":
             _resource(world, deployment_id, "volume", f"{slug}-data", "100gb", region, created, deleted)
@@ -375,8 +391,11 @@ CREDIT_GRANTS = [
 ]
 
 
-def _credit_grants(world: World) -> None:
-    for slug, kind, amount, currency, start, expires, scope, reason in CREDIT_GRANTS:
+def _credit_grants(world: World, tenant_slug: str, suffix: str) -> None:
+    for base, kind, amount, currency, start, expires, scope, reason in CREDIT_GRANTS:
+        if base != tenant_slug:
+            continue
+        slug, scope = base + suffix, scope + suffix if scope else None
         world.tables["credit_grants"].append({
             "credit_grant_id": stable_id("credit_grant", slug, kind, start.isoformat()),
             "tenant_id": stable_id("tenant", slug), "kind": kind, "amount_minor": amount, "currency": currency,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 
@@ -102,7 +102,7 @@ def window_params(start: datetime, end: datetime) -> dict[str, datetime]:
 def run_sql(conn: duckdb.DuckDBPyConnection, relative: str, params: dict | None = None) -> None:
     """Run every statement of a file in sql/ with named parameters (`$window_start`, ...)."""
     for statement in statements(read_sql(relative)):
-        used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+        used = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}\b", statement)}
         conn.execute(statement, used)
 
 
@@ -125,15 +125,26 @@ def insert_rows(conn: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Sequ
                                                   infer_schema_length=None))
 
 
+@contextmanager
+def registered(conn: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
+    """A polars frame visible to SQL as `name` for the duration (through Arrow, no copy row by row):
+    how set-based writes hand Python's results to one statement in sql/."""
+    conn.register(name, frame)
+    try:
+        yield
+    except BaseException:
+        with suppress(duckdb.Error):  # in an aborted transaction this fails too: keep the error that did it
+            conn.unregister(name)
+        raise
+    conn.unregister(name)
+
+
 def insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
     """Append a polars frame to one of our tables (its columns by name) in one statement, through Arrow."""
     name = f"_insert_{table.replace('.', '_')}"
-    conn.register(name, frame)
-    try:
+    with registered(conn, name, frame):
         listed = ", ".join(f'"{c}"' for c in frame.columns)
         conn.execute(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {name}")  # noqa: S608 - our own names
-    finally:
-        conn.unregister(name)
     return frame.height
 
 

@@ -195,3 +195,26 @@ def test_invoice_sensor_requests_new_and_changed_months(env):
     changed["2026-04"] += 1
     assert changed_periods(json.loads(cursor), changed, {"2026-04-01"}) == ["2026-04"]
     assert changed_periods({"2030-01": 5}, {}, {"2026-04-01"}) == []
+
+
+def test_the_inventory_keeps_history_in_one_upsert(env):
+    """A resource keeps its first sighting; one DigitalOcean forgets keeps its last; a renamed one takes
+    its new name; a droplet listed twice in one fetch (as in droplets and droplets_gpus) is one row."""
+    path = env.root / "digitalocean" / "resources" / "droplets.json"
+    listing = json.loads(path.read_text())
+    first, second = listing["droplets"][0], listing["droplets"][1]
+    env.materialize(["do_resources"])
+    with env.connect() as conn:
+        before = {r[0]: r[1:] for r in conn.execute(
+            "SELECT resource_key, name, first_seen_at, last_seen_at FROM ingest.do_resources").fetchall()}
+    listing["droplets"] = [{**first, "name": "renamed-web"}, *listing["droplets"][2:], {**first, "name": "renamed-web"}]
+    path.write_text(json.dumps(listing))
+    env.materialize(["do_resources"])
+    with env.connect() as conn:
+        after = {r[0]: r[1:] for r in conn.execute(
+            "SELECT resource_key, name, first_seen_at, last_seen_at FROM ingest.do_resources").fetchall()}
+    renamed, forgotten = f"droplet:{first['id']}", f"droplet:{second['id']}"
+    assert after.keys() == before.keys()
+    assert after[renamed][0] == "renamed-web" and after[renamed][1] == before[renamed][1]  # first sighting kept
+    assert after[renamed][2] > before[renamed][2]                                          # seen again
+    assert after[forgotten] == before[forgotten]                                           # frozen, not deleted

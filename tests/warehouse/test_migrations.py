@@ -179,3 +179,18 @@ def test_a_release_0_1_0_warehouse_upgrades_in_place_with_no_row_lost(env, tmp_p
          for row in before["revenue.tenant_invoices"]), key=repr)
     assert any(row[status] == "draft" for row in before["revenue.tenant_invoices"])
     assert after == before
+
+
+def test_a_failed_statement_over_a_registered_frame_keeps_its_own_error():
+    """In an aborted transaction unregistering fails too; the error that aborted it is the one raised."""
+    import polars as pl
+
+    from billing_assets.warehouse import registered
+
+    conn = duckdb.connect()
+    conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+    conn.execute("BEGIN")
+    with pytest.raises(duckdb.ConstraintException, match="duplicate key"):
+        with registered(conn, "frame", pl.DataFrame({"k": [1, 1]})):
+            conn.execute("INSERT INTO t SELECT k FROM frame")
+    conn.execute("ROLLBACK")

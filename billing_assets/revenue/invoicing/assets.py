@@ -60,7 +60,10 @@ def _exclusion_reason(tenant, config: InvoiceRunConfig, refused: dict[str, str])
 
 
 def invoice_window(conn, window: Period, config: InvoiceRunConfig, now: datetime) -> list[tuple[str, str, str]]:
-    """Compute and write every month of the window; returns (period, tenant, outcome) rows."""
+    """Compute and write every month of the window; returns (period, tenant, outcome) rows.
+
+    Set-based: each month's inputs and existing documents are read in a handful of queries, every tenant
+    is rated in Python, and the month's writes go in one bulk statement per table."""
     outcomes = []
     refused = refused_tenants(conn)
     for month in months_in(window):
@@ -70,8 +73,9 @@ def invoice_window(conn, window: Period, config: InvoiceRunConfig, now: datetime
         if unknown:
             raise dg.Failure(f"run config exclude_tenants names unknown tenants: {', '.join(sorted(unknown))}",
                              allow_retries=False)
-        conn.execute("DELETE FROM revenue.invoice_exclusions WHERE period_start = ?", [month.start.replace(tzinfo=None)])
-        conn.execute("DELETE FROM revenue.credit_availability WHERE period_start = ?", [month.start.replace(tzinfo=None)])
+        existing = store.existing_documents(conn, month)
+        period_start = month.start.replace(tzinfo=None)
+        replaced_drafts, documents, exclusions, credits = [], [], [], []
         for tenant_inputs in inputs.values():
             tenant = tenant_inputs.tenant
             reason = _exclusion_reason(tenant, config, refused)
@@ -79,40 +83,42 @@ def invoice_window(conn, window: Period, config: InvoiceRunConfig, now: datetime
             if reason is None:
                 q = quote_tenant(tenant_inputs, month)
                 invoiced = {line.subscription_id for line in q.lines}
-                record_credit_availability(conn, month, tenant.tenant_id, q)
-                plan = plan_documents(tenant, q, store.existing_documents(conn, tenant.tenant_id, month),
-                                      config.force)
+                credits += credit_availability_rows(month, tenant.tenant_id, q)
+                plan = plan_documents(tenant, q, existing.get(tenant.tenant_id, []), config.force)
                 if plan.replaces_draft:
-                    store.delete_draft(conn, plan.replaces_draft)
+                    replaced_drafts.append(plan.replaces_draft)
                 if plan.write:
-                    store.insert_document(conn, plan.write, now)
+                    documents.append(plan.write)
                 outcome = plan.outcome
             else:
                 outcome = PlanOutcome.EXCLUDED
-            for item in tenant_inputs.subscriptions:
-                sub = item.subscription
-                if sub.subscription_id not in invoiced:
-                    conn.execute("INSERT INTO revenue.invoice_exclusions VALUES (?, ?, ?, ?)",
-                                 [month.start.replace(tzinfo=None), tenant.tenant_id, sub.subscription_id,
-                                  reason or "no billable time or usage in the period (e.g. a whole-period trial)"])
+            exclusions += [[period_start, tenant.tenant_id, item.subscription.subscription_id,
+                            reason or "no billable time or usage in the period (e.g. a whole-period trial)"]
+                           for item in tenant_inputs.subscriptions
+                           if item.subscription.subscription_id not in invoiced]
             if tenant_inputs.subscriptions:
                 outcomes.append((month.label, tenant.slug, outcome))
+        conn.execute("DELETE FROM revenue.invoice_exclusions WHERE period_start = ?", [period_start])
+        conn.execute("DELETE FROM revenue.credit_availability WHERE period_start = ?", [period_start])
+        store.delete_drafts(conn, replaced_drafts)
+        store.insert_documents(conn, documents, now)
+        insert_rows(conn, "revenue.invoice_exclusions", exclusions)
+        insert_rows(conn, "revenue.credit_availability", credits)
         for tenant_id in sorted(set(refused) - set(inputs)):  # the tenant's own row was refused
             conn.execute(
                 "INSERT INTO revenue.invoice_exclusions SELECT ?, d.tenant_id, s.subscription_id, ? "
                 "FROM staging.subscriptions s JOIN staging.deployments d USING (deployment_id) WHERE d.tenant_id = ? "
                 "AND s.started_at < ? AND coalesce(s.canceled_at, ?) > ?",
-                [month.start.replace(tzinfo=None), _refused_reason(refused, tenant_id), tenant_id,
-                 month.end.replace(tzinfo=None), month.end.replace(tzinfo=None), month.start.replace(tzinfo=None)])
+                [period_start, _refused_reason(refused, tenant_id), tenant_id,
+                 month.end.replace(tzinfo=None), month.end.replace(tzinfo=None), period_start])
             outcomes.append((month.label, tenant_id, PlanOutcome.EXCLUDED))
     return outcomes
 
 
-def record_credit_availability(conn, month: Period, tenant_id: str, q) -> None:
+def credit_availability_rows(month: Period, tenant_id: str, q) -> list[list]:
     """What each credit could give this period, so the ledger can say what was granted and expired."""
-    insert_rows(conn, "revenue.credit_availability", [
-        [month.start.replace(tzinfo=None), tenant_id, c.credit_grant_id, c.kind, c.deployment_id, c.available,
-         c.expires_at.replace(tzinfo=None) if c.expires_at else None] for c in q.credits])
+    return [[month.start.replace(tzinfo=None), tenant_id, c.credit_grant_id, c.kind, c.deployment_id, c.available,
+             c.expires_at.replace(tzinfo=None) if c.expires_at else None] for c in q.credits]
 
 
 def invoice_findings(conn, start, end) -> dict[str, list[tuple[str, str]]]:

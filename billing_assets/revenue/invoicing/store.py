@@ -11,6 +11,8 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
+import polars as pl
+
 from billing_assets.periods import Period, aware
 from billing_assets.revenue.invoicing.documents import (
     Document,
@@ -22,7 +24,7 @@ from billing_assets.revenue.invoicing.documents import (
     number_series,
 )
 from billing_assets.revenue.invoicing.rating import LineKind, RatedLine
-from billing_assets.warehouse import insert_rows
+from billing_assets.warehouse import insert_rows, registered, run_sql
 
 LINE_COLUMNS = ("invoice_id", "line_number", "line_id", "kind", "description", "tenant_id", "deployment_id",
                 "subscription_id", "metric", "add_on_code", "plan_version_id", "credit_grant_id", "quantity",
@@ -41,90 +43,121 @@ def _line(row: tuple) -> RatedLine:
         credit_grant_id=r["credit_grant_id"], usage_period_start=aware(r["usage_period_start"]))
 
 
-def lines_of(conn, invoice_id: str) -> tuple[RatedLine, ...]:
-    rows = conn.execute(f"SELECT {', '.join(LINE_COLUMNS)} FROM revenue.tenant_invoice_lines "  # noqa: S608
-                        "WHERE invoice_id = ? ORDER BY line_number", [invoice_id]).fetchall()
-    return tuple(_line(r) for r in rows)
+def lines_of_documents(conn, invoice_ids: list[str]) -> dict[str, tuple[RatedLine, ...]]:
+    """The lines of many documents in one query (empty tuple for a document without lines)."""
+    found: dict[str, list[RatedLine]] = {i: [] for i in invoice_ids}
+    if invoice_ids:
+        for row in conn.execute(f"SELECT {', '.join(LINE_COLUMNS)} FROM revenue.tenant_invoice_lines "  # noqa: S608
+                                "WHERE invoice_id IN (SELECT unnest(?)) ORDER BY invoice_id, line_number",
+                                [invoice_ids]).fetchall():
+            found[row[0]].append(_line(row))
+    return {i: tuple(lines) for i, lines in found.items()}
 
 
-def existing_documents(conn, tenant_id: str, period: Period) -> list[ExistingDocument]:
+def existing_documents(conn, period: Period) -> dict[str, list[ExistingDocument]]:
+    """Every document of the period, by tenant id, in correction order: two queries for the whole month."""
     rows = conn.execute(
-        "SELECT invoice_id, correction_seq, status, content_sha256 FROM revenue.tenant_invoices "
-        "WHERE tenant_id = ? AND period_start = ? ORDER BY correction_seq",
-        [tenant_id, period.start.replace(tzinfo=None)]).fetchall()
-    return [ExistingDocument(i, seq, InvoiceStatus(status), sha, lines_of(conn, i)) for i, seq, status, sha in rows]
+        "SELECT tenant_id, invoice_id, correction_seq, status, content_sha256 FROM revenue.tenant_invoices "
+        "WHERE period_start = ? ORDER BY tenant_id, correction_seq", [period.start.replace(tzinfo=None)]).fetchall()
+    lines = lines_of_documents(conn, [r[1] for r in rows])
+    found: dict[str, list[ExistingDocument]] = {}
+    for tenant_id, invoice_id, seq, status, sha in rows:
+        found.setdefault(tenant_id, []).append(ExistingDocument(invoice_id, seq, InvoiceStatus(status), sha,
+                                                                lines[invoice_id]))
+    return found
 
 
-def delete_draft(conn, invoice_id: str) -> None:
-    status = conn.execute("SELECT status FROM revenue.tenant_invoices WHERE invoice_id = ?", [invoice_id]).fetchone()
-    if status and status[0] != InvoiceStatus.DRAFT:
-        raise RuntimeError(f"refusing to delete {status[0]} invoice {invoice_id}: issued documents are immutable")
-    conn.execute("DELETE FROM revenue.tenant_invoice_lines WHERE invoice_id = ?", [invoice_id])
-    conn.execute("DELETE FROM revenue.tenant_invoices WHERE invoice_id = ?", [invoice_id])
+def delete_drafts(conn, invoice_ids: list[str]) -> None:
+    """Remove drafts about to be recomputed; refuses (and deletes nothing) if any of them is not a draft."""
+    if not invoice_ids:
+        return
+    issued = conn.execute("SELECT invoice_id, status FROM revenue.tenant_invoices WHERE invoice_id IN "
+                          "(SELECT unnest(?)) AND status <> ? ORDER BY 1 LIMIT 1",
+                          [invoice_ids, InvoiceStatus.DRAFT]).fetchall()
+    if issued:
+        raise RuntimeError(f"refusing to delete {issued[0][1]} invoice {issued[0][0]}: issued documents are immutable")
+    conn.execute("DELETE FROM revenue.tenant_invoice_lines WHERE invoice_id IN (SELECT unnest(?))", [invoice_ids])
+    conn.execute("DELETE FROM revenue.tenant_invoices WHERE invoice_id IN (SELECT unnest(?))", [invoice_ids])
 
 
-def insert_document(conn, doc: Document, computed_at: datetime) -> None:
-    conn.execute(
-        "INSERT INTO revenue.tenant_invoices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-        [doc.invoice_id, doc.invoice_number, doc.tenant.tenant_id, doc.period.start.replace(tzinfo=None),
-         doc.period.end.replace(tzinfo=None), doc.document_type, doc.correction_seq, doc.corrects_invoice_id,
-         doc.currency, doc.subtotal, doc.tax, doc.total, doc.tax_rate, doc.tax_label, InvoiceStatus.DRAFT,
-         doc.content_sha256, computed_at.replace(tzinfo=None)])
-    insert_rows(conn, "revenue.tenant_invoice_lines", [[row[c] for c in LINE_COLUMNS] for row in doc.line_rows()],
-                LINE_COLUMNS)
+DOCUMENT_COLUMNS = ("invoice_id", "invoice_number", "tenant_id", "period_start", "period_end", "document_type",
+                    "correction_seq", "corrects_invoice_id", "currency", "subtotal_minor", "tax_minor", "total_minor",
+                    "tax_rate", "tax_label", "status", "content_sha256", "computed_at")
 
 
-def stored_document(conn, invoice_id: str) -> Document:
-    """Rebuild a document from its rows (used to prove issued documents unchanged)."""
-    row = conn.execute(
+def insert_documents(conn, docs: list[Document], computed_at: datetime) -> None:
+    """New drafts and their lines: one bulk insert per table, whatever the number of documents."""
+    insert_rows(conn, "revenue.tenant_invoices", [
+        [d.invoice_id, d.invoice_number, d.tenant.tenant_id, d.period.start.replace(tzinfo=None),
+         d.period.end.replace(tzinfo=None), d.document_type, d.correction_seq, d.corrects_invoice_id, d.currency,
+         d.subtotal, d.tax, d.total, d.tax_rate, d.tax_label, InvoiceStatus.DRAFT, d.content_sha256,
+         computed_at.replace(tzinfo=None)] for d in docs], DOCUMENT_COLUMNS)
+    insert_rows(conn, "revenue.tenant_invoice_lines",
+                [[row[c] for c in LINE_COLUMNS] for d in docs for row in d.line_rows()], LINE_COLUMNS)
+
+
+def stored_documents(conn, invoice_ids: list[str]) -> dict[str, Document]:
+    """Rebuild documents from their rows, two queries for any number (to prove issued ones unchanged)."""
+    if not invoice_ids:
+        return {}
+    rows = conn.execute(
         "SELECT i.invoice_id, i.invoice_number, i.tenant_id, i.period_start, i.period_end, i.document_type, "
         "i.correction_seq, i.corrects_invoice_id, i.currency, i.tax_rate, i.tax_label, t.slug, t.name, "
         "t.tax_jurisdiction, t.segment, t.is_internal FROM revenue.tenant_invoices i "
-        "LEFT JOIN staging.tenants t USING (tenant_id) WHERE i.invoice_id = ?", [invoice_id]).fetchone()
-    (inv, number, tenant_id, start, end, doc_type, seq, corrects, currency, rate, label, slug, name, juris,
-     segment, internal) = row
-    tenant = Tenant(tenant_id, slug, name, currency, juris, segment, internal)
-    return Document(inv, number, tenant, Period(aware(start), aware(end)), DocumentType(doc_type), seq, corrects, currency,
-                    Decimal(rate).normalize(), label, list(lines_of(conn, inv)))
+        "LEFT JOIN staging.tenants t USING (tenant_id) WHERE i.invoice_id IN (SELECT unnest(?))",
+        [invoice_ids]).fetchall()
+    lines = lines_of_documents(conn, [r[0] for r in rows])
+    found = {}
+    for (inv, number, tenant_id, start, end, doc_type, seq, corrects, currency, rate, label, slug, name, juris,
+         segment, internal) in rows:
+        tenant = Tenant(tenant_id, slug, name, currency, juris, segment, internal)
+        found[inv] = Document(inv, number, tenant, Period(aware(start), aware(end)), DocumentType(doc_type), seq,
+                              corrects, currency, Decimal(rate).normalize(), label, list(lines[inv]))
+    return found
 
 
-def next_document_number(conn, series: str) -> str:
-    """Draw the next number of a series (gapless: numbers are drawn only inside the issuing transaction)."""
-    n = conn.execute(
-        "INSERT INTO revenue.document_number_series VALUES (?, 1) ON CONFLICT (series) "
-        "DO UPDATE SET last_number = last_number + 1 RETURNING last_number", [series]).fetchone()[0]
-    return document_number(series, n)
+def stored_document(conn, invoice_id: str) -> Document:
+    return stored_documents(conn, [invoice_id])[invoice_id]
 
 
 def issue_drafts(conn, start: datetime, end: datetime, issued_by: str, now: datetime) -> list[str]:
     """Number the window's drafts, move them to issued and record each one's content hash (append-only).
 
-    Numbers follow (period, tenant, correction) order, so issuing the same drafts always numbers them alike."""
+    Numbers follow (period, tenant, correction) order, so issuing the same drafts always numbers them alike;
+    each series' counter moves once, by as many numbers as it gave (gapless: only inside this transaction)."""
     drafts = conn.execute(
         "SELECT invoice_id, document_type, period_start FROM revenue.tenant_invoices WHERE status = ? "
         "AND period_start >= ? AND period_start < ? ORDER BY period_start, tenant_id, correction_seq",
         [InvoiceStatus.DRAFT, start, end]).fetchall()
-    for invoice_id, document_type, period_start in drafts:
-        number = next_document_number(conn, number_series(DocumentType(document_type), period_start))
-        doc = replace(stored_document(conn, invoice_id), invoice_number=number)
-        conn.execute("UPDATE revenue.tenant_invoices SET invoice_number = ?, status = ?, issued_at = ?, "
-                     "content_sha256 = ? WHERE invoice_id = ?",
-                     [number, InvoiceStatus.ISSUED, now.replace(tzinfo=None), doc.content_sha256, invoice_id])
-        conn.execute("INSERT INTO revenue.invoice_issue_log VALUES (?, ?, ?, ?)",
-                     [invoice_id, doc.content_sha256, now.replace(tzinfo=None), issued_by])
+    if not drafts:
+        return []
+    series_of = {i: number_series(DocumentType(t), p) for i, t, p in drafts}
+    last = dict(conn.execute("SELECT series, last_number FROM revenue.document_number_series WHERE series IN "
+                             "(SELECT unnest(?))", [sorted(set(series_of.values()))]).fetchall())
+    documents = stored_documents(conn, [d[0] for d in drafts])
+    issued = []
+    for invoice_id, _, _ in drafts:
+        series = series_of[invoice_id]
+        last[series] = last.get(series, 0) + 1
+        doc = replace(documents[invoice_id], invoice_number=document_number(series, last[series]))
+        issued.append([invoice_id, doc.invoice_number, doc.content_sha256])
+    frame = pl.DataFrame(issued, schema=["invoice_id", "invoice_number", "content_sha256"], orient="row")
+    with registered(conn, "issued_now", frame):
+        run_sql(conn, "invoicing/issue_drafts.sql", {"series": list(last), "last_numbers": list(last.values()),
+                                                     "issued_at": now.replace(tzinfo=None), "issued_by": issued_by,
+                                                     "draft": InvoiceStatus.DRAFT, "issued": InvoiceStatus.ISSUED})
     return [d[0] for d in drafts]
 
 
 def changed_issued_documents(conn, start: datetime, end: datetime) -> list[tuple[str, str]]:
     """Issued documents whose content no longer hashes to what was recorded when they were issued."""
-    found = []
-    for invoice_id, number, logged in conn.execute(
-            "SELECT i.invoice_id, i.invoice_number, g.content_sha256 FROM revenue.tenant_invoices i "
-            "JOIN revenue.invoice_issue_log g USING (invoice_id) WHERE i.period_start >= ? AND i.period_start < ?",
-            [start, end]).fetchall():
-        if stored_document(conn, invoice_id).content_sha256 != logged:
-            found.append((number, f"content differs from what was issued (hash {logged[:12]}…)"))
-    return found
+    logged = conn.execute(
+        "SELECT i.invoice_id, i.invoice_number, g.content_sha256 FROM revenue.tenant_invoices i "
+        "JOIN revenue.invoice_issue_log g USING (invoice_id) WHERE i.period_start >= ? AND i.period_start < ? "
+        "ORDER BY i.invoice_number", [start, end]).fetchall()
+    documents = stored_documents(conn, sorted({r[0] for r in logged}))
+    return [(number, f"content differs from what was issued (hash {sha[:12]}…)")
+            for invoice_id, number, sha in logged if documents[invoice_id].content_sha256 != sha]
 
 
 def _move(conn, invoice_ids: list[str], to: InvoiceStatus, allowed_from: tuple[InvoiceStatus, ...]) -> list[str]:

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import dagster as dg
+import polars as pl
 import stripe as stripe_sdk
 
 from billing_assets.assets_common import DUCKDB_POOL, md_bullets, table_schema
@@ -25,12 +26,16 @@ from billing_assets.revenue.payments.stripe_push import (
 )
 from billing_assets.secrets import SecretError
 from billing_assets.sql_files import read_sql
-from billing_assets.warehouse import insert_rows, markdown_preview, transaction
+from billing_assets.warehouse import insert_rows, markdown_preview, registered, transaction
 from billing_assets.warehouse.resource import WarehouseResource
 
 COMMON = {"group_name": "revenue", "owners": ["team:billing"]}
 NOT_CONFIGURED = "Stripe not configured (STRIPE_API_KEY unset): nothing was pushed or pulled"
 STRIPE_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+PAYMENT_COLUMNS = {"payment_id": pl.String, "invoice_id": pl.String, "tenant_id": pl.String,
+                   "stripe_invoice_id": pl.String, "amount_minor": pl.Int64, "currency": pl.String,
+                   "paid_at": pl.Datetime("us"), "recorded_at": pl.Datetime("us")}
 
 
 def _table_metadata(warehouse: WarehouseResource, table: str) -> dict:
@@ -72,7 +77,8 @@ def stripe_invoices(context: dg.AssetExecutionContext, stripe: StripeResource, w
             "JOIN staging.tenants t USING (tenant_id) LEFT JOIN revenue.stripe_documents s USING (invoice_id) "
             "WHERE i.status IN ('issued', 'paid') AND s.invoice_id IS NULL AND i.total_minor <> 0 "
             "ORDER BY i.period_start, i.tenant_id, i.correction_seq").fetchall()]
-        docs = [(store.stored_document(conn, i), t, c, e) for i, t, c, e in pending]
+        stored = store.stored_documents(conn, [r[0] for r in pending])
+        docs = [(stored[i], t, c, e) for i, t, c, e in pending]
         originals = dict(conn.execute("SELECT invoice_id, stripe_object_id FROM revenue.stripe_documents").fetchall())
     pushed = []
     with stripe_errors(stripe.api_key):
@@ -116,15 +122,17 @@ def stripe_payments(context: dg.AssetExecutionContext, stripe: StripeResource, w
     with warehouse.connect() as conn:
         with transaction(conn):
             conn.execute("DELETE FROM revenue.stripe_invoice_status")
-            for (invoice_id, stripe_id, tenant_id, currency), inv in fetched:
-                conn.execute("INSERT INTO revenue.stripe_invoice_status VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             [stripe_id, invoice_id, inv.status, inv.amount_due, inv.amount_paid, inv.amount_remaining,
-                              now])
-                if inv.status == "paid":
-                    paid_at = datetime.fromtimestamp(inv.status_transitions.paid_at or 0, UTC).replace(tzinfo=None)
-                    payment_id = str(uuid.uuid5(PAYMENT_NAMESPACE, f"payment/{stripe_id}"))
-                    conn.execute("INSERT OR IGNORE INTO revenue.payments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                 [payment_id, invoice_id, tenant_id, stripe_id, inv.amount_paid, currency, paid_at, now])
+            insert_rows(conn, "revenue.stripe_invoice_status", [
+                [stripe_id, invoice_id, inv.status, inv.amount_due, inv.amount_paid, inv.amount_remaining, now]
+                for (invoice_id, stripe_id, _, _), inv in fetched])
+            paid = pl.DataFrame([
+                [str(uuid.uuid5(PAYMENT_NAMESPACE, f"payment/{stripe_id}")), invoice_id, tenant_id, stripe_id,
+                 inv.amount_paid, currency,
+                 datetime.fromtimestamp(inv.status_transitions.paid_at or 0, UTC).replace(tzinfo=None), now]
+                for (invoice_id, stripe_id, tenant_id, currency), inv in fetched if inv.status == "paid"],
+                schema=PAYMENT_COLUMNS, orient="row")
+            with registered(conn, "collected", paid):  # a payment already recorded keeps its first record
+                conn.execute("INSERT OR IGNORE INTO revenue.payments SELECT * FROM collected")
             store.mark_paid(conn, [r[0] for r in conn.execute(
                 "SELECT DISTINCT p.invoice_id FROM revenue.payments p ANTI JOIN revenue.payment_reversals r "
                 "USING (payment_id) ORDER BY 1").fetchall()])

@@ -1,0 +1,102 @@
+"""One month close through `dagster job execute`, at several world sizes, with time per step.
+
+    .venv/bin/python benchmarks/month_close.py [--tenants 1000 10000 100000] [--months 2] [--events 12]
+
+For each size: generates a sample world of that many tenants (`billing-assets sample-world`: copies of
+the demo's ten, every scenario included; cached between runs in --workdir), then runs `month_close`
+for the world's last month exactly as the schedule does (a fresh warehouse, a file-backed Dagster
+instance, Stripe off), and prints wall time, CPU time and peak RSS of the run's processes, the time of
+each step from the run's own event log, and the growth exponent between consecutive sizes
+(log(time ratio) / log(size ratio): 1.0 is linear). Targets (issue 16): 10,000 tenants under 20 s,
+100,000 under 3 minutes, exponent at most 1.05, peak RSS under 2 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def world(home: Path, tenants: int, months: int, events: int) -> float:
+    """Generate (or keep) the world; returns seconds spent."""
+    started = time.perf_counter()
+    subprocess.run([str(BIN / "billing-assets"), "sample-world", "--tenants", str(tenants), "--months", str(months),
+                    "--events-per-deployment-month", str(events)], env=environment(home), check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def environment(home: Path) -> dict[str, str]:
+    return {**os.environ, "BILLING_HOME": str(home), "DAGSTER_HOME": str(home / "dagster_home"),
+            "BILLING_AUTOMATION_DEFAULT": "stopped", "STRIPE_API_KEY": "", "DIGITALOCEAN_TOKEN": ""}
+
+
+def close(home: Path, partition: str) -> dict:
+    """Run the month close in fresh warehouse and instance; returns the figures."""
+    shutil.rmtree(home / "dagster_home", ignore_errors=True)
+    for stale in ("warehouse.duckdb", "warehouse.duckdb.wal", "exports"):
+        shutil.rmtree(home / stale, ignore_errors=True) if (home / stale).is_dir() else (home / stale).unlink(
+            missing_ok=True)
+    (home / "dagster_home").mkdir(parents=True)
+    (home / "dagster_home" / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.yaml").read_text())
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run([str(BIN / "dagster"), "job", "execute", "-m", "billing_assets.definitions", "-j",
+                           "month_close", "--tags", json.dumps({"dagster/partition": partition})],
+                          env=environment(home), capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        sys.exit(f"month close failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return {"wall": wall, "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "peak_mib": after.ru_maxrss / 1024, "steps": step_times(home)}
+
+
+def step_times(home: Path) -> dict[str, float]:
+    code = ("import json, dagster as dg\n"
+            "i = dg.DagsterInstance.get()\n"
+            "run = i.get_runs(limit=1)[0]\n"
+            "print(json.dumps({s.step_key: s.end_time - s.start_time for s in i.get_run_step_stats(run.run_id) "
+            "if s.end_time and s.start_time}))")
+    out = subprocess.run([sys.executable, "-c", code], env=environment(home), capture_output=True, text=True,
+                         check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenants", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--months", type=int, default=2, help="months of history; the last one is closed")
+    parser.add_argument("--events", type=int, default=12, help="API-request events per deployment and month")
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".billing" / "bench-month-close")
+    args = parser.parse_args()
+    year, month = 2026, args.months  # worlds start in 2026-01
+    partition = f"{year + (month - 1) // 12}-{(month - 1) % 12 + 1:02d}-01"
+    previous = None
+    for tenants in args.tenants:
+        home = args.workdir / f"t{tenants}"
+        generated = world(home, tenants, args.months, args.events)
+        figures = close(home, partition)
+        print(f"{tenants:>7,} tenants ({partition[:7]}): month close {figures['wall']:.1f} s wall, "
+              f"{figures['cpu']:.1f} s CPU, peak RSS {figures['peak_mib']:,.0f} MiB (world ready in {generated:.0f} s)")
+        for step, seconds in sorted(figures["steps"].items(), key=lambda kv: -kv[1])[:8]:
+            print(f"    {step:<32} {seconds:6.1f} s")
+        if previous:
+            exponent = math.log(figures["wall"] / previous[1]) / math.log(tenants / previous[0])
+            print(f"    growth exponent from {previous[0]:,}: {exponent:.2f}")
+        previous = (tenants, figures["wall"])
+
+
+if __name__ == "__main__":
+    main()
