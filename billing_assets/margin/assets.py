@@ -167,7 +167,7 @@ def invoice_drift(conn, month: Period) -> list[tuple[str, int]]:
             continue
         desired = quote_tenant(inputs, month).total
         docs = existing.get(inputs.tenant.tenant_id, [])
-        billed = sum(line.amount for d in docs for line in d.lines)
+        billed = sum(d.total for d in docs)
         if docs and desired != billed:
             drift.append((inputs.tenant.slug, desired - billed))
     return drift

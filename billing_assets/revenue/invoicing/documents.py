@@ -142,11 +142,15 @@ def document_from_quote(tenant: Tenant, q: Quote, seq: int = 0, corrects: str | 
 
 @dataclass(frozen=True)
 class ExistingDocument:
+    """A stored document as planning needs it: a draft is compared by its hash, so only documents that
+    were issued carry their lines (what a correction is computed against)."""
+
     invoice_id: str
     correction_seq: int
     status: InvoiceStatus
     content_sha256: str
-    lines: tuple[RatedLine, ...]
+    total: int
+    lines: tuple[RatedLine, ...]  # empty for a draft
 
 
 @dataclass

@@ -55,15 +55,16 @@ def lines_of_documents(conn, invoice_ids: list[str]) -> dict[str, tuple[RatedLin
 
 
 def existing_documents(conn, period: Period) -> dict[str, list[ExistingDocument]]:
-    """Every document of the period, by tenant id, in correction order: two queries for the whole month."""
+    """Every document of the period, by tenant id, in correction order: two queries for the whole month
+    (lines only for documents that were issued: drafts are compared by hash)."""
     rows = conn.execute(
-        "SELECT tenant_id, invoice_id, correction_seq, status, content_sha256 FROM revenue.tenant_invoices "
+        "SELECT tenant_id, invoice_id, correction_seq, status, content_sha256, total_minor FROM revenue.tenant_invoices "
         "WHERE period_start = ? ORDER BY tenant_id, correction_seq", [period.start.replace(tzinfo=None)]).fetchall()
-    lines = lines_of_documents(conn, [r[1] for r in rows])
+    lines = lines_of_documents(conn, [r[1] for r in rows if r[3] != InvoiceStatus.DRAFT])
     found: dict[str, list[ExistingDocument]] = {}
-    for tenant_id, invoice_id, seq, status, sha in rows:
-        found.setdefault(tenant_id, []).append(ExistingDocument(invoice_id, seq, InvoiceStatus(status), sha,
-                                                                lines[invoice_id]))
+    for tenant_id, invoice_id, seq, status, sha, total in rows:
+        found.setdefault(tenant_id, []).append(ExistingDocument(invoice_id, seq, InvoiceStatus(status), sha, total,
+                                                                lines.get(invoice_id, ())))
     return found
 
 
