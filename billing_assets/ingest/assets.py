@@ -19,6 +19,7 @@ from billing_assets.ingest import parse
 from billing_assets.ingest.client import DigitalOceanError
 from billing_assets.ingest.cost_lines import (
     COST_LINE_CHECKS,
+    COST_LINES_MEMORY_LIMIT,
     month_problems,
     replace_month_lines,
     stage_month,
@@ -29,7 +30,14 @@ from billing_assets.ingest.resources import DigitalOceanResource
 from billing_assets.periods import Period, months_in, naive
 from billing_assets.secrets import SecretError
 from billing_assets.sql_files import read_sql
-from billing_assets.warehouse import insert_rows, markdown_preview, registered, run_sql, transaction
+from billing_assets.warehouse import (
+    insert_rows,
+    markdown_preview,
+    memory_limit,
+    registered,
+    run_sql,
+    transaction,
+)
 from billing_assets.warehouse.resource import WarehouseResource
 
 NETWORK_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
@@ -249,7 +257,7 @@ def _cost_lines(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     problems: dict[str, list[str]] = {name: [] for name in COST_LINE_CHECKS}
     kept: list[str] = []  # months whose documents failed a check: their previous lines stay
     with warehouse.connect() as conn, warehouse.scratch() as scratch:
-        with transaction(conn):
+        with memory_limit(conn, COST_LINES_MEMORY_LIMIT), transaction(conn):
             total_lines = 0
             for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
                 figures = stage_month(conn, naive(month.start), scratch)

@@ -7,6 +7,10 @@ transaction stay in memory whatever `memory_limit` says (a 200 MB CSV held ~550 
 DuckDB scans Parquet in bounded memory. A month whose documents fail a blocking check keeps the
 lines it had: nothing here writes `ingest.do_cost_lines` until `replace_month_lines` is called for a
 month that passed.
+
+Why its own memory limit (COST_LINES_MEMORY_LIMIT, lower than the warehouse's): this step's input size
+is set by DigitalOcean, not by us, and everything it does spills (Parquet scans, windows, an insert that
+DuckDB writes to disk as it goes), so it runs in a small fixed budget whatever the CSV's size.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from billing_assets.ingest.raw_store import open_raw, raw_pages, raw_uri
 from billing_assets.periods import Period, naive
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import run_sql
+
+COST_LINES_MEMORY_LIMIT = "128MB"  # a 211 MB CSV: 447 MiB peak for the step's process (benchmarks/invoice_csv.py)
 
 STAGE_SCHEMA = {"line_number": pl.Int32, "product": pl.String, "group_description": pl.String,
                 "description": pl.String, "hours": pl.Int32, "start_at": pl.Datetime("us"),
