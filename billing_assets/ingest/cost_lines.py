@@ -27,7 +27,7 @@ from billing_assets.periods import Period, naive
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import run_sql
 
-COST_LINES_MEMORY_LIMIT = "128MB"  # a 211 MB CSV: 447 MiB peak for the step's process (benchmarks/invoice_csv.py)
+COST_LINES_MEMORY_LIMIT = "128MB"  # a 211 MB CSV: 445 MiB peak for the step's process (benchmarks/invoice_csv.py)
 
 STAGE_SCHEMA = {"line_number": pl.Int32, "product": pl.String, "group_description": pl.String,
                 "description": pl.String, "hours": pl.Int32, "start_at": pl.Datetime("us"),
