@@ -14,7 +14,7 @@ from pydantic import Field
 
 from billing_assets.assets_common import DUCKDB_POOL, md_bullets, table_schema
 from billing_assets.source import validation
-from billing_assets.source.reader import SourceError, open_reader, redacted
+from billing_assets.source.reader import SourceError, natively_typed_columns, open_reader, redacted
 from billing_assets.source.resources import SourceDatabaseResource
 from billing_assets.warehouse import markdown_preview, table_columns, transaction
 from billing_assets.warehouse.resource import WarehouseResource
@@ -38,9 +38,11 @@ DESCRIPTIONS = {
 
 
 def land_table(conn, source: SourceDatabaseResource, table: str) -> None:
-    """The source table read as text (what the platform holds, before any typing), typed in one pass."""
+    """The source table read as text (what the platform holds, before any typing), typed in one pass;
+    PostgreSQL columns whose type already guarantees the contract's are read as they are."""
     columns = table_columns(conn, f"staging.{table}")
-    listed = ", ".join(f"CAST({c} AS TEXT) AS {c}" for c in columns)
+    native = natively_typed_columns(source.url, table)
+    listed = ", ".join(c if c in native else f"CAST({c} AS TEXT) AS {c}" for c in columns)
     query = f"SELECT {listed} FROM {table}"  # noqa: S608 - names come from our own DDL
     with open_reader(source.url, query, source.batch_rows) as reader:
         conn.register("source_reader", reader)

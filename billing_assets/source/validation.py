@@ -3,7 +3,8 @@
 The source is read as text (`CAST(column AS TEXT)`), so what the platform holds is what we judge:
 a timestamp is naive UTC or carries an explicit offset (converted to UTC), never an epoch integer
 or a guess; a whole number is written as one (2.5 is refused, not rounded); a missing required value
-is refused. Rules about meaning (prices exact, finite and >= 0, known currencies and tax
+is refused. Where a column already arrives with the contract's type (a Parquet drop's timestamps and
+integers), its type is the guarantee: only NULLs and range are checked, without the text round trip. Rules about meaning (prices exact, finite and >= 0, known currencies and tax
 jurisdictions, ascending tiers with one unbounded last tier, ordered date ranges, positive add-on
 quantities, plausibility bounds, conflicting duplicates) live in sql/source/rules_*.sql. A refused
 row is kept out of staging and listed in staging.source_rejections with its table, primary key,
@@ -49,8 +50,22 @@ def _columns(conn, table: str) -> list[tuple[str, str, bool]]:
         "WHERE table_schema = 'staging' AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()
 
 
-def _typed(column: str, data_type: str) -> str:
+TYPED_ARRIVALS = {  # contract type -> the arriving types that already guarantee it
+    "TIMESTAMP": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"),
+    "BIGINT": ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"),
+    "INTEGER": ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"),
+    "BOOLEAN": ("BOOLEAN",),
+}
+
+
+def _arrives_typed(data_type: str, arriving: str) -> bool:
+    return arriving in TYPED_ARRIVALS.get(data_type, ())
+
+
+def _typed(column: str, data_type: str, arriving: str = "VARCHAR") -> str:
     quoted = f'"{column}"'
+    if _arrives_typed(data_type, arriving):  # TIMESTAMPTZ -> UTC wall time: the session's TimeZone is UTC
+        return f"TRY_CAST({quoted} AS {data_type})"
     if data_type.startswith("TIMESTAMP"):
         return (f"CASE WHEN regexp_full_match(trim({quoted}), '{TIMESTAMP_TEXT}') THEN "
                 f"TRY_CAST(TRY_CAST(trim({quoted}) AS TIMESTAMPTZ) AS TIMESTAMP) END")
@@ -61,11 +76,13 @@ def _typed(column: str, data_type: str) -> str:
     return quoted
 
 
-def _problem(column: str, data_type: str, nullable: bool) -> str:
+def _problem(column: str, data_type: str, nullable: bool, arriving: str = "VARCHAR") -> str:
     """SQL giving the reason a landed value cannot be typed, or NULL when it can."""
     quoted = f'"{column}"'
     missing = "NULL" if nullable else "'missing (the column is required)'"
-    if data_type.startswith("TIMESTAMP"):
+    if _arrives_typed(data_type, arriving):
+        bad = f"WHEN ({_typed(column, data_type, arriving)}) IS NULL THEN 'out of range for {data_type}'"
+    elif data_type.startswith("TIMESTAMP"):
         shape = ("'not a timestamp: write naive UTC (2026-04-30 23:00:00) or with an explicit offset "
                  "(2026-04-30 23:00:00+02:00)'")
         bad = f"WHEN NOT regexp_full_match(trim({quoted}), '{TIMESTAMP_TEXT}') THEN {shape} " \
@@ -81,17 +98,23 @@ def _problem(column: str, data_type: str, nullable: bool) -> str:
 
 
 def type_rows(conn, table: str, relation: str, params: dict | None = None) -> None:
-    """The rows of `relation` (the source read as text) typed into typed_<table> in one pass, each with
-    the list of its values that cannot be typed; those become format rejections."""
+    """The rows of `relation` (the source as it arrives) typed into typed_<table> in one pass, each with
+    the list of its values that cannot be typed; those become format rejections. A column that arrives
+    as text (or untyped) goes through the text rules; one that arrives with the contract's type skips them."""
     columns = _columns(conn, table)
-    as_text = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c, _, _ in columns)  # all-NULL columns arrive untyped
-    pk = " || '/' || ".join(f"coalesce(\"{c}\", '∅')" for c in PRIMARY_KEYS[table])
-    typed = ", ".join(f'{_typed(c, t)} AS "{c}"' for c, t, _ in columns)
-    problems = ", ".join(f"{{'column_name': '{c}', 'value': \"{c}\", 'reason': {_problem(c, t, n)}}}"
-                         for c, t, n in columns)
+    arriving = {name: kind for name, kind, *_ in conn.execute(
+        f"DESCRIBE SELECT * FROM {relation}", params or {}).fetchall()}  # noqa: S608 - our own relation
+    kinds = {c: arriving.get(c, "VARCHAR") if _arrives_typed(t, arriving.get(c, "")) else "VARCHAR"
+             for c, t, _ in columns}
+    landed = ", ".join(f'"{c}"' if kinds[c] != "VARCHAR" else f'CAST("{c}" AS VARCHAR) AS "{c}"'
+                       for c, _, _ in columns)  # all-NULL columns arrive untyped: read as text
+    pk = " || '/' || ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '∅')" for c in PRIMARY_KEYS[table])
+    typed = ", ".join(f'{_typed(c, t, kinds[c])} AS "{c}"' for c, t, _ in columns)
+    problems = ", ".join(f"{{'column_name': '{c}', 'value': CAST(\"{c}\" AS VARCHAR), "
+                         f"'reason': {_problem(c, t, n, kinds[c])}}}" for c, t, n in columns)
     conn.execute(f"CREATE OR REPLACE TEMP TABLE typed_{table} AS SELECT {pk} AS _pk, {typed}, "  # noqa: S608
                  f"list_filter([{problems}], lambda p: p.reason IS NOT NULL) AS _problems "
-                 f"FROM (SELECT {as_text} FROM {relation})", params or {})
+                 f"FROM (SELECT {landed} FROM {relation})", params or {})
     conn.execute(f"INSERT INTO rejections SELECT '{table}', _pk, p.column_name, p.value, p.reason "  # noqa: S608
                  f"FROM (SELECT _pk, unnest(_problems) AS p FROM typed_{table} WHERE len(_problems) > 0)")
 

@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from billing_assets.sample_world.writer import SOURCE_TABLES, load_source
-from billing_assets.source.reader import SourceError, open_reader
+from billing_assets.source.reader import SourceError, natively_typed_columns, open_reader
 
 
 def _read(url, table):
@@ -24,6 +24,9 @@ def test_contract_on_sqlite_and_postgres(tmp_path, world, pg_url):
     a, b = _read(sqlite_url, "usage_events"), _read(pg_url, "usage_events")
     assert a.num_rows == b.num_rows == len(world.tables["usage_events"])
     assert a.column("idempotency_key").to_pylist() == b.column("idempotency_key").to_pylist()
+    # PostgreSQL's types guarantee timestamps and whole numbers, so those are read typed; SQLite's guarantee nothing.
+    assert natively_typed_columns(pg_url, "usage_events") == {"quantity", "occurred_at", "received_at"}
+    assert natively_typed_columns(sqlite_url, "usage_events") == set()
 
 
 def test_contract_enforces_its_constraints(tmp_path, world):

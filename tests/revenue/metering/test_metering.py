@@ -167,3 +167,45 @@ def test_a_parquet_drop_without_a_contract_column_is_refused(env, tmp_path):
         url=env.resources["source_db"].url, usage_events_parquet=str(bad))}
     with pytest.raises(Exception, match="usage events Parquet drop .*bad.parquet"):
         Env(env.root, resources).materialize(["source_usage_events"])
+
+
+def test_a_typed_parquet_drop_is_judged_by_its_types(env, world, tmp_path):
+    """Columns that arrive typed skip the text rules but not the contract: an offset timestamp becomes
+    UTC, a fractional or missing quantity is refused by name, an integer beyond BIGINT is out of range."""
+    import duckdb
+
+    deployment = next(d["deployment_id"] for d in world.tables["deployments"] if d["state"] == "active")
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    at = "TIMESTAMPTZ '2026-04-30 23:30:00+02:00'"  # 21:30 UTC: still April
+    with duckdb.connect() as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        conn.execute(f"""COPY (SELECT * FROM (VALUES
+            ('ok', 'k-ok', '{deployment}', 'api_requests', 5::BIGINT, {at}, {at}),
+            ('null-qty', 'k-null', '{deployment}', 'api_requests', NULL::BIGINT, {at}, {at})
+            ) v(event_id, idempotency_key, deployment_id, metric, quantity, occurred_at, received_at))
+            TO '{drop / "a.parquet"}' (FORMAT parquet)""")
+        conn.execute(f"""COPY (SELECT 'huge' AS event_id, 'k-huge' AS idempotency_key, '{deployment}' AS deployment_id,
+            'api_requests' AS metric, 18446744073709551615::UBIGINT AS quantity, {at} AS occurred_at,
+            {at} AS received_at) TO '{drop / "b.parquet"}' (FORMAT parquet)""")
+        conn.execute(f"""COPY (SELECT 'half' AS event_id, 'k-half' AS idempotency_key, '{deployment}' AS deployment_id,
+            'api_requests' AS metric, 2.5::DOUBLE AS quantity, {at} AS occurred_at, {at} AS received_at)
+            TO '{drop / "c.parquet"}' (FORMAT parquet)""")
+    for name in ("b.parquet", "c.parquet"):  # one schema per drop: each odd file is landed on its own
+        resources = {**env.resources, "source_db": SourceDatabaseResource(
+            url=env.resources["source_db"].url, usage_events_parquet=str(drop / name))}
+        Env(env.root, resources).materialize(["source_usage_events"], raise_on_error=False)
+        with env.connect() as conn:
+            reasons = conn.execute("SELECT primary_key, column_name, reason FROM staging.source_rejections "
+                                   "WHERE table_name = 'usage_events'").fetchall()
+        assert reasons == ([("huge", "quantity", "out of range for BIGINT")] if name == "b.parquet"
+                           else [("half", "quantity", "not a whole number")]), reasons
+    resources = {**env.resources, "source_db": SourceDatabaseResource(
+        url=env.resources["source_db"].url, usage_events_parquet=str(drop / "a.parquet"))}
+    Env(env.root, resources).materialize(["source_usage_events"], raise_on_error=False)
+    with env.connect() as conn:
+        staged = conn.execute("SELECT event_id, quantity, occurred_at FROM staging.usage_events").fetchall()
+        reasons = conn.execute("SELECT primary_key, column_name, reason FROM staging.source_rejections "
+                               "WHERE table_name = 'usage_events'").fetchall()
+    assert [(e, q, str(t)) for e, q, t in staged] == [("ok", 5, "2026-04-30 21:30:00")]
+    assert reasons == [("null-qty", "quantity", "missing (the column is required)")]
