@@ -45,9 +45,9 @@ def environment(home: Path) -> dict[str, str]:
 def close(home: Path, partition: str) -> dict:
     """Run the month close in fresh warehouse and instance; returns the figures."""
     shutil.rmtree(home / "dagster_home", ignore_errors=True)
-    for stale in ("warehouse.duckdb", "warehouse.duckdb.wal", "exports"):
-        shutil.rmtree(home / stale, ignore_errors=True) if (home / stale).is_dir() else (home / stale).unlink(
-            missing_ok=True)
+    shutil.rmtree(home / "exports", ignore_errors=True)
+    for stale in ("warehouse.duckdb", "warehouse.duckdb.wal"):
+        (home / stale).unlink(missing_ok=True)
     (home / "dagster_home").mkdir(parents=True)
     (home / "dagster_home" / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.yaml").read_text())
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -101,13 +101,12 @@ def resolve_sha256(conn, prefix: str) -> str:
 
 def raw_pages(conn, kind: str, key: str, sha_list: str | None) -> Iterator[tuple[bytes, str]]:
     """The stored pages of one paginated JSON document (sha256s joined by ',' in page order), one at a time."""
-    for page, sha in enumerate((sha_list or "").split(",") if sha_list else [], start=1):
+    for page, sha in enumerate(sha_list.split(",") if sha_list else [], start=1):
         rows = conn.execute("SELECT uri FROM ingest.raw_documents WHERE kind = ? AND doc_key = ? AND page = ? "
                             "AND sha256 = ?", [kind, key, page, sha]).fetchall()
         if not rows:
             raise MissingRawDocument(f"raw {kind} {key} page {page} ({sha[:12]}) is missing from ingest.raw_documents")
-        with open_raw(conn, sha) as stream:
-            yield stream.read(), rows[0][0]
+        yield raw_bytes(conn, sha), rows[0][0]
 
 
 def raw_uri(conn, kind: str, key: str, sha256: str) -> str:

@@ -270,8 +270,8 @@ def build_world(params: WorldParams | None = None) -> World:
                 "created_at": naive(created), "deleted_at": naive(deleted),
             })
             if plan:
-                _subscribe(t, versions, add_on_ids, add_on_price, deployment_id, base, d_slug, plan, add_ons, created)
-            _provision(world, rng, deployment_id, base, d_slug, suffix, droplets, extras, created, deleted)
+                _subscribe(t, versions, add_on_ids, add_on_price, deployment_id, base, suffix, plan, add_ons, created)
+            _provision(world, rng, deployment_id, base, suffix, droplets, extras, created, deleted)
             if plan:
                 _usage(world, rng, deployment_id, d_slug, traffic, created, deleted, world_end)
         _credit_grants(world, base_slug, suffix)
@@ -283,8 +283,9 @@ def build_world(params: WorldParams | None = None) -> World:
     return world
 
 
-def _subscribe(t, versions, add_on_ids, add_on_price, deployment_id, base, slug, plan, add_ons, created):
-    """`base`: the demo deployment this one copies (its scenario); `slug`: this deployment's own."""
+def _subscribe(t, versions, add_on_ids, add_on_price, deployment_id, base, suffix, plan, add_ons, created):
+    """`base`: the demo deployment this one copies (its scenario); `suffix`: the copy's (empty for the demo's)."""
+    slug = base + suffix
     subscription_id = stable_id("subscription", slug)
     phases = [(versions[(plan, 1)], created, None)]
     status, trial_end, canceled = "active", None, None
@@ -333,7 +334,8 @@ def _droplet_id(name: str, created: datetime) -> str:
     return str(300_000_000 + int(uuid.uuid5(NAMESPACE, f"{name}/{created.isoformat()}").int % 90_000_000))
 
 
-def _provision(world, rng, deployment_id, base, slug, suffix, droplets, extras, created, deleted):
+def _provision(world, rng, deployment_id, base, suffix, droplets, extras, created, deleted):
+    slug = base + suffix
     region = "syd1" if not slug.startswith(("pennine", "fjord")) else "lon1"
     reused = REUSED_NAME + suffix
     index = 0

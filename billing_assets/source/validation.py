@@ -4,12 +4,13 @@ The source is read as text (`CAST(column AS TEXT)`), so what the platform holds 
 a timestamp is naive UTC or carries an explicit offset (converted to UTC), never an epoch integer
 or a guess; a whole number is written as one (2.5 is refused, not rounded); a missing required value
 is refused. Where a column already arrives with the contract's type (a Parquet drop's timestamps and
-integers), its type is the guarantee: only NULLs and range are checked, without the text round trip. Rules about meaning (prices exact, finite and >= 0, known currencies and tax
-jurisdictions, ascending tiers with one unbounded last tier, ordered date ranges, positive add-on
-quantities, plausibility bounds, conflicting duplicates) live in sql/source/rules_*.sql. A refused
-row is kept out of staging and listed in staging.source_rejections with its table, primary key,
-column, value, reason and the tenant it affects; everything else is written, and invoicing leaves
-out the tenants named there (never invoicing a tenant partially).
+integers; PostgreSQL columns declared so, see reader.natively_typed_columns), its type is the guarantee:
+only NULLs and range are checked, without the text round trip. Rules about meaning (prices exact,
+finite and >= 0, known currencies and tax jurisdictions, ascending tiers with one unbounded last tier,
+ordered date ranges, positive add-on quantities, plausibility bounds, conflicting duplicates) live in
+sql/source/rules_*.sql. A refused row is kept out of staging and listed in staging.source_rejections
+with its table, primary key, column, value, reason and the tenant it affects; everything else is
+written, and invoicing leaves out the tenants named there (never invoicing a tenant partially).
 """
 
 from __future__ import annotations
@@ -104,8 +105,7 @@ def type_rows(conn, table: str, relation: str, params: dict | None = None) -> No
     columns = _columns(conn, table)
     arriving = {name: kind for name, kind, *_ in conn.execute(
         f"DESCRIBE SELECT * FROM {relation}", params or {}).fetchall()}  # noqa: S608 - our own relation
-    kinds = {c: arriving.get(c, "VARCHAR") if _arrives_typed(t, arriving.get(c, "")) else "VARCHAR"
-             for c, t, _ in columns}
+    kinds = {c: arriving[c] if _arrives_typed(t, arriving.get(c, "")) else "VARCHAR" for c, t, _ in columns}
     landed = ", ".join(f'"{c}"' if kinds[c] != "VARCHAR" else f'CAST("{c}" AS VARCHAR) AS "{c}"'
                        for c, _, _ in columns)  # all-NULL columns arrive untyped: read as text
     pk = " || '/' || ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '∅')" for c in PRIMARY_KEYS[table])

@@ -3,7 +3,6 @@
 from billing_assets.warehouse.connection import (
     WarehouseLockedError,
     WarehouseOutdatedError,
-    insert_frame,
     insert_rows,
     markdown_preview,
     memory_limit,
@@ -21,7 +20,6 @@ __all__ = [
     "WarehouseLockedError",
     "WarehouseOutdatedError",
     "apply_migrations",
-    "insert_frame",
     "insert_rows",
     "markdown_preview",
     "memory_limit",

@@ -117,10 +117,6 @@ def stored_documents(conn, invoice_ids: list[str]) -> dict[str, Document]:
     return found
 
 
-def stored_document(conn, invoice_id: str) -> Document:
-    return stored_documents(conn, [invoice_id])[invoice_id]
-
-
 def issue_drafts(conn, start: datetime, end: datetime, issued_by: str, now: datetime) -> list[str]:
     """Number the window's drafts, move them to issued and record each one's content hash (append-only).
 
