@@ -32,12 +32,15 @@ WITH months AS (
     WHERE period_start >= $window_start AND period_start < $window_end AND status IN ('issued', 'paid') AND currency = 'USD'
     GROUP BY 1
 ), collected AS (  -- what Stripe reports paid vs the payments we hold (reversals excluded)
-    SELECT i.period_start, sum(s.amount_paid_minor) AS stripe_paid,
-           sum(coalesce(p.amount_minor, 0)) FILTER (WHERE r.payment_id IS NULL) AS recorded,
-           string_agg(i.invoice_number, ', ') FILTER (WHERE s.amount_paid_minor <> coalesce(p.amount_minor, 0)
-                                                      OR r.payment_id IS NOT NULL) AS differing
+    SELECT i.period_start, sum(s.amount_paid_minor) AS stripe_paid, sum(coalesce(p.kept, 0)) AS recorded,
+           string_agg(i.invoice_number, ', ') FILTER (WHERE s.amount_paid_minor <> coalesce(p.received, 0)
+                                                      OR p.reversed > 0) AS differing
     FROM revenue.stripe_invoice_status s JOIN revenue.tenant_invoices i USING (invoice_id)
-    LEFT JOIN revenue.payments p USING (invoice_id) LEFT JOIN revenue.payment_reversals r USING (payment_id)
+    LEFT JOIN (  -- an invoice may be paid in parts: its payments summed first
+        SELECT p.invoice_id, sum(p.amount_minor) AS received, count(r.payment_id) AS reversed,
+               coalesce(sum(p.amount_minor) FILTER (WHERE r.payment_id IS NULL), 0) AS kept
+        FROM revenue.payments p LEFT JOIN revenue.payment_reversals r USING (payment_id) GROUP BY 1
+    ) p USING (invoice_id)
     WHERE i.period_start >= $window_start AND i.period_start < $window_end GROUP BY 1
 ), mart AS (
     SELECT period_start, sum(revenue_minor) AS revenue FROM margin.deployment_margin

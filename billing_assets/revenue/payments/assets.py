@@ -18,7 +18,9 @@ from billing_assets.revenue.payments.journal import (
 )
 from billing_assets.revenue.payments.resources import StripeResource
 from billing_assets.revenue.payments.stripe_push import (
+    ACCOUNT_ERRORS,
     PAYMENT_NAMESPACE,
+    PushRefused,
     is_permanent,
     make_client,
     push_document,
@@ -31,6 +33,7 @@ from billing_assets.warehouse.resource import WarehouseResource
 
 COMMON = {"group_name": "revenue", "owners": ["team:billing"]}
 NOT_CONFIGURED = "Stripe not configured (STRIPE_API_KEY unset): nothing was pushed or pulled"
+FAILURES_SHOWN = 20  # in the failure's message; the metadata lists every one
 STRIPE_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 PAYMENT_COLUMNS = {"payment_id": pl.String, "invoice_id": pl.String, "tenant_id": pl.String,
@@ -46,6 +49,29 @@ def _table_metadata(warehouse: WarehouseResource, table: str) -> dict:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def customer_credit_applied(invoice) -> int:
+    """Credit from the tenant's Stripe balance (a post-payment credit note) that Stripe applied to
+    this invoice at finalization, lowering its amount_due: balances are negative when in credit."""
+    ending = getattr(invoice, "ending_balance", None)
+    return 0 if ending is None else ending - (getattr(invoice, "starting_balance", None) or 0)
+
+
+def collected_payments(fetched: list, recorded: dict[str, tuple[int, int]], now: datetime) -> pl.DataFrame:
+    """What Stripe reports paid beyond the payments we hold becomes one more payment: a partial
+    payment is recorded when seen, and the rest when it comes. The first payment of an invoice keeps
+    the id it always had (uuid5 of the Stripe invoice), so a payment recorded before stays the one."""
+    rows = []
+    for (invoice_id, stripe_id, tenant_id, currency), inv in fetched:
+        held, count = recorded.get(stripe_id, (0, 0))
+        if inv.amount_paid > held:
+            name = f"payment/{stripe_id}" + (f"/{count}" if count else "")
+            paid_at = (datetime.fromtimestamp(inv.status_transitions.paid_at, UTC).replace(tzinfo=None)
+                       if inv.status == "paid" and inv.status_transitions.paid_at else now)
+            rows.append([str(uuid.uuid5(PAYMENT_NAMESPACE, name)), invoice_id, tenant_id, stripe_id,
+                         inv.amount_paid - held, currency, paid_at, now])
+    return pl.DataFrame(rows, schema=PAYMENT_COLUMNS, orient="row")
 
 
 @contextmanager
@@ -65,37 +91,57 @@ def stripe_errors(api_key: str | None):
 @dg.asset(**COMMON, kinds={"stripe", "duckdb"}, pool=DUCKDB_POOL, retry_policy=STRIPE_RETRY,
           deps=["tenant_invoices"])
 def stripe_invoices(context: dg.AssetExecutionContext, stripe: StripeResource, warehouse: WarehouseResource):
-    """Every issued document not yet in Stripe is pushed once (customer per tenant, one item per line,
-    finalized), its Stripe ids recorded; credit notes become Stripe credit notes."""
+    """Every issued document not yet in Stripe is reconciled into it (customer per tenant, one item
+    per line, finalized only when Stripe's total equals ours; credit notes as Stripe credit notes),
+    and recorded the moment it is there. One document's failure does not stop the others: the step
+    fails at the end naming each document that did not go through, and why."""
     if not stripe.configured:
         context.log.info(NOT_CONFIGURED)
         return dg.MaterializeResult(metadata={"stripe": NOT_CONFIGURED, "pushed": 0,
                                               **_table_metadata(warehouse, "revenue.stripe_documents")})
     with warehouse.connect() as conn:
-        pending = [r for r in conn.execute(
-            "SELECT i.invoice_id, i.document_type, i.corrects_invoice_id, t.billing_email FROM revenue.tenant_invoices i "
+        pending = conn.execute(
+            "SELECT i.invoice_id, i.corrects_invoice_id, t.billing_email FROM revenue.tenant_invoices i "
             "JOIN staging.tenants t USING (tenant_id) LEFT JOIN revenue.stripe_documents s USING (invoice_id) "
             "WHERE i.status IN ('issued', 'paid') AND s.invoice_id IS NULL AND i.total_minor <> 0 "
-            "ORDER BY i.period_start, i.tenant_id, i.correction_seq").fetchall()]
+            "ORDER BY i.period_start, i.tenant_id, i.correction_seq").fetchall()
         stored = store.stored_documents(conn, [r[0] for r in pending])
-        docs = [(stored[i], t, c, e) for i, t, c, e in pending]
         originals = dict(conn.execute("SELECT invoice_id, stripe_object_id FROM revenue.stripe_documents").fetchall())
-    pushed = []
+        customers = dict(conn.execute("SELECT tenant_id, min(stripe_customer_id) FROM revenue.stripe_documents "
+                                      "GROUP BY 1").fetchall())
+    pushed, failed = [], []
     with stripe_errors(stripe.api_key):
         client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
-    for doc, _, corrects, email in docs:  # network first; each success is recorded at once, below
-        with stripe_errors(stripe.api_key):
-            result = push_document(client, doc, email, originals.get(corrects))
+    for invoice_id, corrects, email in pending:  # network first; each success is recorded at once, below
+        doc = stored[invoice_id]
+        try:
+            result = push_document(client, doc, email, originals.get(corrects), customers.get(doc.tenant.tenant_id))
+        except ACCOUNT_ERRORS as exc:  # the key itself: every other document would fail alike
+            raise dg.Failure(stripe_message(exc, stripe.api_key), allow_retries=False) from None
+        except (stripe_sdk.StripeError, PushRefused) as exc:
+            failed.append((doc.invoice_number, stripe_message(exc, stripe.api_key), is_permanent(exc)))
+            context.log.error(failed[-1][1])
+            continue
         pushed.append((doc, result))
         originals[doc.invoice_id] = result.stripe_object_id
+        customers[doc.tenant.tenant_id] = result.stripe_customer_id
         with warehouse.connect() as conn, transaction(conn):
             conn.execute("INSERT INTO revenue.stripe_documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          [doc.invoice_id, doc.tenant.tenant_id, result.stripe_customer_id, result.stripe_object_id,
                           result.object_type, doc.total, doc.currency, _now()])
+    pushed_md = dg.MetadataValue.md(md_bullets([f"{d.invoice_number} → {p.stripe_object_id}" for d, p in pushed]))
+    if failed:
+        raise dg.Failure(
+            f"{len(failed)} of {len(pending)} documents did not go through to Stripe ({len(pushed)} did, and are "
+            "recorded): " + "; ".join(message for _, message, _ in failed[:FAILURES_SHOWN])
+            + (f"; and {len(failed) - FAILURES_SHOWN} more (metadata: failed_documents)"
+               if len(failed) > FAILURES_SHOWN else ""),
+            metadata={"pushed": len(pushed), "pushed_documents": pushed_md,
+                      "failed_documents": dg.MetadataValue.md(md_bullets([m for _, m, _ in failed]))},
+            allow_retries=not all(permanent for _, _, permanent in failed))
     return dg.MaterializeResult(metadata={
         "pushed": len(pushed), **_table_metadata(warehouse, "revenue.stripe_documents"),
-        "pushed_documents": dg.MetadataValue.md(md_bullets([f"{d.invoice_number} → {p.stripe_object_id}"
-                                                            for d, p in pushed]))})
+        "pushed_documents": pushed_md})
 
 
 @dg.asset(**COMMON, kinds={"stripe", "duckdb"}, pool=DUCKDB_POOL, retry_policy=STRIPE_RETRY,
@@ -104,8 +150,9 @@ def stripe_invoices(context: dg.AssetExecutionContext, stripe: StripeResource, w
                                          description="Issued invoices without a Stripe counterpart, payments without "
                                                      "an invoice, amount mismatches: each listed.")])
 def stripe_payments(context: dg.AssetExecutionContext, stripe: StripeResource, warehouse: WarehouseResource):
-    """Invoice and payment status pulled from Stripe (paid, open, uncollectible, void); a payment is
-    recorded once when an invoice is first seen paid, and the invoice's status follows."""
+    """Invoice and payment status pulled from Stripe (paid, open, uncollectible, void); what Stripe
+    reports paid beyond the payments held is recorded as a payment (partial ones too), and an
+    invoice Stripe reports paid becomes paid here unless one of its payments was reversed."""
     if not stripe.configured:
         context.log.info(NOT_CONFIGURED)
         yield dg.MaterializeResult(metadata={"stripe": NOT_CONFIGURED,
@@ -123,19 +170,18 @@ def stripe_payments(context: dg.AssetExecutionContext, stripe: StripeResource, w
         with transaction(conn):
             conn.execute("DELETE FROM revenue.stripe_invoice_status")
             insert_rows(conn, "revenue.stripe_invoice_status", [
-                [stripe_id, invoice_id, inv.status, inv.amount_due, inv.amount_paid, inv.amount_remaining, now]
+                [stripe_id, invoice_id, inv.status, inv.total, inv.amount_due, inv.amount_paid, inv.amount_remaining,
+                 getattr(inv, "pre_payment_credit_notes_amount", 0), getattr(inv, "post_payment_credit_notes_amount", 0),
+                 customer_credit_applied(inv), now]
                 for (invoice_id, stripe_id, _, _), inv in fetched])
-            paid = pl.DataFrame([
-                [str(uuid.uuid5(PAYMENT_NAMESPACE, f"payment/{stripe_id}")), invoice_id, tenant_id, stripe_id,
-                 inv.amount_paid, currency,
-                 datetime.fromtimestamp(inv.status_transitions.paid_at or 0, UTC).replace(tzinfo=None), now]
-                for (invoice_id, stripe_id, tenant_id, currency), inv in fetched if inv.status == "paid"],
-                schema=PAYMENT_COLUMNS, orient="row")
-            with registered(conn, "collected", paid):  # a payment already recorded keeps its first record
-                conn.execute("INSERT OR IGNORE INTO revenue.payments SELECT * FROM collected")
+            recorded = {r[0]: (r[1], r[2]) for r in conn.execute(
+                "SELECT stripe_invoice_id, sum(amount_minor), count(*) FROM revenue.payments GROUP BY 1").fetchall()}
+            with registered(conn, "collected", collected_payments(fetched, recorded, now)):
+                conn.execute("INSERT INTO revenue.payments SELECT * FROM collected")
             store.mark_paid(conn, [r[0] for r in conn.execute(
-                "SELECT DISTINCT p.invoice_id FROM revenue.payments p ANTI JOIN revenue.payment_reversals r "
-                "USING (payment_id) ORDER BY 1").fetchall()])
+                "SELECT s.invoice_id FROM revenue.stripe_invoice_status s WHERE s.status = 'paid' AND s.invoice_id "
+                "NOT IN (SELECT p.invoice_id FROM revenue.payments p JOIN revenue.payment_reversals USING (payment_id)) "
+                "ORDER BY 1").fetchall()])
             store.void_documents(conn, [r[0] for r in conn.execute(
                 "SELECT invoice_id FROM revenue.stripe_invoice_status WHERE status = 'void' ORDER BY 1").fetchall()])
         drift = conn.execute(read_sql("payments/check_payment_drift.sql")).fetchall()
