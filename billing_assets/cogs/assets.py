@@ -17,11 +17,13 @@ from billing_assets.cogs.matching import (
     allocate,
     match_lines,
 )
+from billing_assets.cogs.price_list import price_frame, region_frame
 from billing_assets.exports import write_exports
+from billing_assets.ingest.resources import DigitalOceanResource
 from billing_assets.money import format_money
 from billing_assets.periods import Period, aware, months_in
 from billing_assets.sql_files import read_sql
-from billing_assets.warehouse import insert_rows, markdown_preview, transaction
+from billing_assets.warehouse import insert_rows, markdown_preview, registered, transaction
 from billing_assets.warehouse.resource import WarehouseResource
 
 COMMON = {"group_name": "cogs", "owners": ["team:finops"]}
@@ -162,18 +164,22 @@ def deployment_costs(context: dg.AssetExecutionContext, config: AllocationConfig
 @dg.asset(**COMMON, **MONTHLY, kinds={"duckdb", "parquet"}, deps=[cost_line_matches],
           check_specs=[dg.AssetCheckSpec("billed_cost_equals_invoice", asset="focus_cost_rows",
                                          description="FOCUS: SUM(BilledCost) per InvoiceId equals the invoice total.")])
-def focus_cost_rows(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """The DigitalOcean bill as FOCUS 1.2 Cost and Usage rows (with 1.3's ServiceProviderName and
-    HostProviderName), in the warehouse and as one Parquet file per month for FinOps tools."""
+def focus_cost_rows(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                    digitalocean: DigitalOceanResource):
+    """The DigitalOcean bill as FOCUS 1.2 Cost and Usage rows priced from DigitalOcean's published
+    price list (unit price x quantity = list cost), in the warehouse and as one Parquet file per
+    month for FinOps tools; provider-specific columns carry the `x_` prefix."""
     start, end = month_window(context)
     params = {"window_start": start, "window_end": end}
     folder = Path(warehouse.exports_dir) / "focus"
     files = []
     with warehouse.connect() as conn:
-        with transaction(conn):
+        with transaction(conn), registered(conn, "price_list", price_frame()), \
+                registered(conn, "regions", region_frame()):
             conn.execute('DELETE FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" >= ? AND "BillingPeriodStart" < ?',
                          [start, end])
-            conn.execute(f"INSERT INTO cogs.focus_cost_rows {read_sql('cogs/focus_cost_rows.sql')}", params)
+            conn.execute(f"INSERT INTO cogs.focus_cost_rows BY NAME {read_sql('cogs/focus_cost_rows.sql')}",
+                         {**params, "billing_account_name": digitalocean.team_name})
         for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
             table = conn.sql('SELECT * FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" = ? '
                              'ORDER BY "x_InvoiceUuid", "x_LineNumber"', params=[month.start.replace(tzinfo=None)]).pl()
@@ -184,7 +190,7 @@ def focus_cost_rows(context: dg.AssetExecutionContext, warehouse: WarehouseResou
                              '"BillingPeriodStart" < ?', [start, end]).fetchone()[0]
         schema = table_schema(conn, "cogs.focus_cost_rows")
     yield dg.MaterializeResult(metadata={
-        "dagster/row_count": count, "window": window_label(start, end), "focus_version": "1.2 (+1.3 provider columns)",
+        "dagster/row_count": count, "window": window_label(start, end), "focus_version": "1.2",
         "parquet_files": dg.MetadataValue.json([str(f) for f in files]), "dagster/column_schema": schema})
     yield dg.AssetCheckResult(
         check_name="billed_cost_equals_invoice", passed=not mismatches, severity=dg.AssetCheckSeverity.ERROR,

@@ -23,6 +23,9 @@ class DigitalOceanResource(dg.ConfigurableResource):
     timeout_s: float = Field(default=30.0, description="Per-request timeout.")
     max_retries: int = Field(default=5, description="Retries of 429/5xx/connection errors per request.")
     backoff_base_s: float = Field(default=1.0, description="First backoff step; doubles per retry, with jitter.")
+    team_name: str = Field(default="DigitalOcean team", description=(
+        "DIGITALOCEAN_TEAM_NAME: the team the bills belong to, as the control panel names it; FOCUS "
+        "BillingAccountName (DigitalOcean's billing documents do not carry it)."))
 
     @property
     def mode(self) -> str:
@@ -40,4 +43,5 @@ class DigitalOceanResource(dg.ConfigurableResource):
 def digitalocean_from_environment() -> DigitalOceanResource:
     return DigitalOceanResource(token=secret_env("DIGITALOCEAN_TOKEN"),
                                 api_url=os.environ.get("DIGITALOCEAN_API_URL") or DEFAULT_DO_API_URL,
-                                export_dir=str(locations().do_export_dir))
+                                export_dir=str(locations().do_export_dir),
+                                team_name=os.environ.get("DIGITALOCEAN_TEAM_NAME") or "DigitalOcean team")

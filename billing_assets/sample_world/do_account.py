@@ -16,24 +16,18 @@ import math
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from billing_assets.cogs.price_list import price_list
 from billing_assets.periods import Period, aware, iso_z
 from billing_assets.sample_world.world import REUSED_NAME, World, stable_id
 
 CENT = Decimal("0.01")
-HOURLY_CAP = 672  # DigitalOcean caps hourly billing at 672 hours (the monthly price)
-
-# size -> (product, monthly USD, hourly USD, capped)
-PRICES: dict[str, tuple[Decimal, Decimal, bool]] = {
-    "s-1vcpu-1gb": (Decimal("6.00"), Decimal("0.00893"), True),
-    "s-2vcpu-4gb": (Decimal("24.00"), Decimal("0.03571"), True),
-    "s-4vcpu-8gb": (Decimal("48.00"), Decimal("0.07143"), True),
-    "gpu-h100x1-80gb": (Decimal("2278.08"), Decimal("3.39"), False),
-    "100gb": (Decimal("10.00"), Decimal("0.01488"), True),
-    "db-s-1vcpu-1gb": (Decimal("15.00"), Decimal("0.02232"), True),
-    "lb-small": (Decimal("12.00"), Decimal("0.01786"), True),
-}
+# size -> (monthly USD, hourly USD, hours from which the monthly price is billed, or None): the
+# shipped price list of DigitalOcean's published prices, the same one FOCUS rows are priced from.
+PRICES: dict[str, tuple[Decimal, Decimal, int | None]] = {
+    sku: (p.monthly_usd, p.hourly_usd, p.monthly_cap_hours) for sku, p in price_list().items() if p.hourly_usd}
 GST = Decimal("0.10")
-SPACES = ("Spaces Subscription", "Spaces ($5/mo 250GB storage & 1TB bandwidth)", Decimal("5.00"))
+SPACES = ("Spaces Subscription", "Spaces ($5/mo 250GB storage & 1TB bandwidth)",
+          price_list()["spaces-subscription"].monthly_usd)
 CSV_HEADER = ["product", "group_description", "description", "hours", "start", "end", "USD",
               "project_name", "category"]
 
@@ -53,12 +47,12 @@ def _csv_time(value: datetime) -> str:
 
 
 def _billed(size: str, start: datetime, end: datetime) -> tuple[int, Decimal]:
-    monthly, hourly, capped = PRICES[size]
+    monthly, hourly, cap = PRICES[size]
     hours = math.ceil((end - start).total_seconds() / 3600)
     amount = hours * hourly
-    if capped and hours >= HOURLY_CAP:
+    if cap is not None and hours >= cap:
         amount = monthly
-    return hours, min(amount, monthly) if capped else amount
+    return hours, min(amount, monthly) if cap is not None else amount
 
 
 def _reused(name: str) -> bool:

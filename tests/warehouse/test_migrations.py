@@ -99,6 +99,9 @@ def test_the_migrate_command_lists_then_applies(tmp_path, monkeypatch, capsys):
     assert "0 migration(s) pending" in capsys.readouterr().out
 
 
+RENAMED_FOCUS_COLUMNS = {"ServiceProviderName": "x_ServiceProviderName", "HostProviderName": "x_HostProviderName"}
+
+
 def build_release_0_1_0_warehouse(path, data_from) -> None:
     """A warehouse as release 0.1.0 left it: its DDL run with IF NOT EXISTS and no record of it (that
     release had no migrations), holding every row of a real month close copied from `data_from`."""
@@ -115,6 +118,8 @@ def build_release_0_1_0_warehouse(path, data_from) -> None:
             # Release 0.1.0 numbered drafts too (INV-YYYYMM-SLUG): this copy's drafts get such numbers.
             selected = listed.replace('"invoice_number"', "coalesce(invoice_number, 'INV-' || "
                                       "strftime(period_start, '%Y%m') || '-' || upper(tenant_id))")
+            for old, new in RENAMED_FOCUS_COLUMNS.items():  # their names before 0016
+                selected = selected.replace(f'"{old}"', f'"{new}"')
             conn.execute(f"DELETE FROM {table}")  # reference rows the DDL seeded come with the copy
             if table == "ingest.raw_documents":  # 0.1.0 kept each document's bytes in raw_documents.content
                 kept = [c for c in columns if c != "content"]
@@ -163,7 +168,9 @@ def test_a_release_0_1_0_warehouse_upgrades_in_place_with_no_row_lost(env, tmp_p
         "revenue.usage_event_reversals", "revenue.late_usage"}  # (and a month's grace leaves no event late)
 
     with open_warehouse(old) as conn:  # the resource's read-write open applies what is pending
-        after = table_rows(conn, {t: c for t, c in old_columns.items() if t != "ingest.raw_documents"})
+        renamed = RENAMED_FOCUS_COLUMNS
+        after = table_rows(conn, {t: [renamed.get(c, c) if t == "cogs.focus_cost_rows" else c for c in cols]
+                                  for t, cols in old_columns.items() if t != "ingest.raw_documents"})
         # raw_documents.content (its last column) moved to chunks (0013), compressed since 0014: read back as bytes.
         kept = [c for c in old_columns["ingest.raw_documents"] if c != "content"]
         rows = conn.execute(f"SELECT {', '.join(kept)} FROM ingest.raw_documents").fetchall()
