@@ -17,6 +17,7 @@ PACKAGE = ROOT / "billing_assets"
 # Module prefix -> layer. The most specific prefix wins; every module must have a layer.
 LAYERS = {
     "billing_assets.money": "shared", "billing_assets.periods": "shared", "billing_assets.tax": "shared",
+    "billing_assets.price_list": "shared",
     "billing_assets.secrets": "shared", "billing_assets.settings": "shared",
     "billing_assets.partitions": "shared", "billing_assets.sql_files": "shared",
     "billing_assets.assets_common": "shared", "billing_assets.exports": "shared", "billing_assets.warehouse": "shared",

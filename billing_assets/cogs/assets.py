@@ -17,11 +17,11 @@ from billing_assets.cogs.matching import (
     allocate,
     match_lines,
 )
-from billing_assets.cogs.price_list import price_frame, region_frame
 from billing_assets.exports import write_exports
 from billing_assets.ingest.resources import DigitalOceanResource
 from billing_assets.money import format_money
 from billing_assets.periods import Period, aware, months_in
+from billing_assets.price_list import price_frame, region_frame
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import insert_rows, markdown_preview, registered, transaction
 from billing_assets.warehouse.resource import WarehouseResource

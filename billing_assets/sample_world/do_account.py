@@ -16,8 +16,8 @@ import math
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from billing_assets.cogs.price_list import price_list
 from billing_assets.periods import Period, aware, iso_z
+from billing_assets.price_list import price_list
 from billing_assets.sample_world.world import REUSED_NAME, World, stable_id
 
 CENT = Decimal("0.01")

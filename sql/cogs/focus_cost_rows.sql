@@ -2,7 +2,7 @@
 -- provider columns carry the `x_` prefix (FOCUS 1.3's ServiceProviderName and HostProviderName too).
 -- DigitalOcean bills in USD only, so cents x 0.01 is the exact BilledCost (DECIMAL; DuckDB's division
 -- would go through DOUBLE). Unit prices come from DigitalOcean's published price list (relation
--- `price_list`, billing_assets/cogs/do_price_list.csv) by the size slug the line names: hours x the
+-- `price_list`, billing_assets/do_price_list.csv) by the size slug the line names: hours x the
 -- hourly rate, or 1 month x the monthly price where DigitalOcean's monthly cap applies (from
 -- monthly_cap_hours, or once the hours would cost more) and for subscriptions. So ListCost and
 -- ContractedCost are unit price x quantity exactly; BilledCost is what DigitalOcean billed (the list

@@ -1,4 +1,4 @@
--- FOCUS rows priced from DigitalOcean's published price list (billing_assets/cogs/do_price_list.csv):
+-- FOCUS rows priced from DigitalOcean's published price list (billing_assets/do_price_list.csv):
 -- ListCost / ContractedCost now equal unit price x quantity exactly (up to 6 decimals, so no longer
 -- the billed cents), SKU and region columns are added, and the two FOCUS 1.3 columns written into
 -- the 1.2 rows move under the provider prefix (x_ServiceProviderName, x_HostProviderName), so each

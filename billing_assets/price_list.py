@@ -32,7 +32,7 @@ class Price:
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    text = resources.files("billing_assets.cogs").joinpath(name).read_text(encoding="utf-8")
+    text = resources.files("billing_assets").joinpath(name).read_text(encoding="utf-8")
     return list(csv.DictReader(text.splitlines()))
 
 
