@@ -12,6 +12,7 @@ from billing_assets.ingest.documents import ApiSource, DocumentSource, FolderSou
 from billing_assets.settings import locations, secret_env
 
 DEFAULT_DO_API_URL = "https://api.digitalocean.com"
+DEFAULT_TEAM_NAME = "DigitalOcean team"
 
 
 class DigitalOceanResource(dg.ConfigurableResource):
@@ -23,7 +24,7 @@ class DigitalOceanResource(dg.ConfigurableResource):
     timeout_s: float = Field(default=30.0, description="Per-request timeout.")
     max_retries: int = Field(default=5, description="Retries of 429/5xx/connection errors per request.")
     backoff_base_s: float = Field(default=1.0, description="First backoff step; doubles per retry, with jitter.")
-    team_name: str = Field(default="DigitalOcean team", description=(
+    team_name: str = Field(default=DEFAULT_TEAM_NAME, description=(
         "DIGITALOCEAN_TEAM_NAME: the team the bills belong to, as the control panel names it; FOCUS "
         "BillingAccountName (DigitalOcean's billing documents do not carry it)."))
 
@@ -44,4 +45,4 @@ def digitalocean_from_environment() -> DigitalOceanResource:
     return DigitalOceanResource(token=secret_env("DIGITALOCEAN_TOKEN"),
                                 api_url=os.environ.get("DIGITALOCEAN_API_URL") or DEFAULT_DO_API_URL,
                                 export_dir=str(locations().do_export_dir),
-                                team_name=os.environ.get("DIGITALOCEAN_TEAM_NAME") or "DigitalOcean team")
+                                team_name=os.environ.get("DIGITALOCEAN_TEAM_NAME") or DEFAULT_TEAM_NAME)

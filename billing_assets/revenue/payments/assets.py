@@ -118,9 +118,9 @@ def stripe_invoices(context: dg.AssetExecutionContext, stripe: StripeResource, w
             result = push_document(client, doc, email, originals.get(corrects), customers.get(doc.tenant.tenant_id))
         except ACCOUNT_ERRORS as exc:  # the key itself: every other document would fail alike
             raise dg.Failure(stripe_message(exc, stripe.api_key), allow_retries=False) from None
-        except (stripe_sdk.StripeError, PushRefused) as exc:
-            failed.append((doc.invoice_number, stripe_message(exc, stripe.api_key), is_permanent(exc)))
-            context.log.error(failed[-1][1])
+        except (stripe_sdk.StripeError, PushRefused) as exc:  # named by document, whatever the error
+            failed.append((f"{doc.invoice_number}: {stripe_message(exc, stripe.api_key)}", is_permanent(exc)))
+            context.log.error(failed[-1][0])
             continue
         pushed.append((doc, result))
         originals[doc.invoice_id] = result.stripe_object_id
@@ -133,12 +133,12 @@ def stripe_invoices(context: dg.AssetExecutionContext, stripe: StripeResource, w
     if failed:
         raise dg.Failure(
             f"{len(failed)} of {len(pending)} documents did not go through to Stripe ({len(pushed)} did, and are "
-            "recorded): " + "; ".join(message for _, message, _ in failed[:FAILURES_SHOWN])
+            "recorded): " + "; ".join(message for message, _ in failed[:FAILURES_SHOWN])
             + (f"; and {len(failed) - FAILURES_SHOWN} more (metadata: failed_documents)"
                if len(failed) > FAILURES_SHOWN else ""),
             metadata={"pushed": len(pushed), "pushed_documents": pushed_md,
-                      "failed_documents": dg.MetadataValue.md(md_bullets([m for _, m, _ in failed]))},
-            allow_retries=not all(permanent for _, _, permanent in failed))
+                      "failed_documents": dg.MetadataValue.md(md_bullets([m for m, _ in failed]))},
+            allow_retries=not all(permanent for _, permanent in failed))
     return dg.MaterializeResult(metadata={
         "pushed": len(pushed), **_table_metadata(warehouse, "revenue.stripe_documents"),
         "pushed_documents": pushed_md})

@@ -35,7 +35,8 @@ T = TypeVar("T")
 
 
 class PushRefused(Exception):
-    """Stripe holds this document differently from us, or it cannot go yet: a person decides."""
+    """Stripe holds this document differently from us, or it cannot go yet: a person decides. The
+    message says why; the caller names the document."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def push_invoice(client: stripe.StripeClient, doc: Document, customer: str) -> s
         invoice = client.v1.invoices.retrieve(invoice.id)
         if invoice.status == "draft" and invoice.total != doc.total:
             raise PushRefused(
-                f"{doc.invoice_number}: Stripe's draft {invoice.id} totals {invoice.total}, ours {doc.total} "
+                f"Stripe's draft {invoice.id} totals {invoice.total}, ours {doc.total} "
                 f"({_held_differently(items_by_line(client, invoice.id, doc.invoice_id), doc)}); not finalized, "
                 "the draft is left in Stripe for inspection")
         if invoice.status == "draft":
@@ -183,7 +184,7 @@ def push_invoice(client: stripe.StripeClient, doc: Document, customer: str) -> s
                            idempotency_key(doc.invoice_id, "-", "finalize"),
                            lambda: _finalized(client.v1.invoices.retrieve(invoice.id)))
     if invoice.total != doc.total:
-        raise PushRefused(f"{doc.invoice_number}: Stripe's {invoice.status} invoice {invoice.id} totals "
+        raise PushRefused(f"Stripe's {invoice.status} invoice {invoice.id} totals "
                           f"{invoice.total}, ours {doc.total}; it is final in Stripe, so a person must void it there "
                           "(and delete nothing here) before the document can be pushed again")
     return invoice
@@ -214,7 +215,7 @@ def push_credit_note(client: stripe.StripeClient, doc: Document, original: strip
     note = find() or once(lambda options: client.v1.credit_notes.create(params, options),
                           idempotency_key(doc.invoice_id, "-", "credit_note"), find)
     if note.total != amount:
-        raise PushRefused(f"{doc.invoice_number}: Stripe's credit note {note.id} totals {note.total}, ours {amount}")
+        raise PushRefused(f"Stripe's credit note {note.id} totals {note.total}, ours {amount}")
     return note
 
 
@@ -223,7 +224,7 @@ def push_document(client: stripe.StripeClient, doc: Document, email: str | None,
     """One issued document reconciled into Stripe: found if there, completed if part-made, created if not."""
     if doc.document_type == DocumentType.CREDIT_NOTE:
         if not original_stripe_invoice:
-            raise PushRefused(f"{doc.invoice_number}: the invoice it corrects is not in Stripe yet (it is pushed "
+            raise PushRefused("the invoice it corrects is not in Stripe yet (it is pushed "
                               "first; if it failed, this follows once it goes through)")
         original = client.v1.invoices.retrieve(original_stripe_invoice)
         note = push_credit_note(client, doc, original)
