@@ -16,7 +16,7 @@ from billing_assets.assets_common import DUCKDB_POOL, md_bullets, table_schema
 from billing_assets.source import validation
 from billing_assets.source.reader import SourceError, natively_typed_columns, open_reader, redacted
 from billing_assets.source.resources import SourceDatabaseResource
-from billing_assets.warehouse import markdown_preview, table_columns, transaction
+from billing_assets.warehouse import markdown_preview, run_sql, table_columns, transaction
 from billing_assets.warehouse.resource import WarehouseResource
 
 # asset name -> staging tables it holds, in source-contract order.
@@ -105,12 +105,15 @@ def snapshot_small_tables(conn, source_db: SourceDatabaseResource,
 
 def snapshot_usage_events(conn, source_db: SourceDatabaseResource,
                           limits: validation.Limits = validation.DEFAULT_LIMITS) -> int:
-    """Usage events from the Parquet drop when one is configured, else from the source database."""
+    """Usage events from the Parquet drop when one is configured, else from the source database, and the
+    index of repeated idempotency keys rebuilt from them (what lets metering read one month only)."""
     drop = source_db.usage_events_parquet
     land = (lambda _: land_parquet_drop(conn, drop)) if drop else (lambda table: land_table(conn, source_db, table))
-    return snapshot(conn, ("usage_events",), land, "source/rules_usage_events.sql",
+    rows = snapshot(conn, ("usage_events",), land, "source/rules_usage_events.sql",
                     "source/rejection_tenants_usage_events.sql", drop or redacted(source_db.url),
                     limits)["usage_events"]
+    run_sql(conn, "source/repeated_usage_keys.sql")
+    return rows
 
 
 def _rejection_check(name: str, asset: str, found: list[str]) -> dg.AssetCheckResult:

@@ -2,8 +2,10 @@
 WITH months AS (
     SELECT range AS period_start FROM range(CAST($window_start AS TIMESTAMP), CAST($window_end AS TIMESTAMP),
                                             INTERVAL 1 MONTH)
-), winners AS (  -- first received copy of every idempotency key
-    SELECT * FROM staging.usage_events
+), winners AS (  -- first received copy of every key the window's events carry, recounted from the events
+    SELECT * FROM staging.usage_events SEMI JOIN (
+        SELECT idempotency_key FROM staging.usage_events WHERE occurred_at >= $window_start AND occurred_at < $window_end
+    ) USING (idempotency_key)
     QUALIFY row_number() OVER (PARTITION BY idempotency_key ORDER BY received_at, event_id) = 1
 ), raw_events AS (
     SELECT date_trunc('month', occurred_at) AS period_start, count(*) AS keys,

@@ -46,7 +46,7 @@ SELECT * FROM intervals WHERE covered_from < covered_to;
 CREATE OR REPLACE TEMP TABLE billed_events AS
 SELECT * FROM (
     SELECT e.*, billing_period(e.period_start, e.received_at, $grace_hours) AS billing_period_start
-    FROM window_events(TIMESTAMP '0001-01-01', $window_end, $grace_hours) e
+    FROM window_events($window_start, $window_end, $grace_hours, TRUE) e
     WHERE e.rejection IS NULL
       AND e.received_at < CAST($window_end AS TIMESTAMP) + to_hours(CAST($grace_hours AS BIGINT))
 )
