@@ -34,7 +34,7 @@ INTEGER_TEXT = r"-?\d{1,19}"
 BOOLEAN_TEXT = ("true", "false", "t", "f", "1", "0")
 # Staged in arrival order, so a month's metering skips whole row groups by their received_at/occurred_at
 # ranges (DuckDB's zone maps) instead of reading every month of history.
-STAGING_ORDER = {"usage_events": "received_at, event_id"}
+STAGING_ORDER = {"usage_events": "received_at"}
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,13 @@ def type_rows(conn, table: str, relation: str, params: dict | None = None) -> No
                        for c, _, _ in columns)  # all-NULL columns arrive untyped: read as text
     pk = " || '/' || ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '∅')" for c in PRIMARY_KEYS[table])
     typed = ", ".join(f'{_typed(c, t, kinds[c])} AS "{c}"' for c, t, _ in columns)
-    problems = ", ".join(f"{{'column_name': '{c}', 'value': CAST(\"{c}\" AS VARCHAR), "
-                         f"'reason': {_problem(c, t, n, kinds[c])}}}" for c, t, n in columns)
+    reasons = {c: _problem(c, t, n, kinds[c]) for c, t, n in columns}
+    problems = ", ".join(f"{{'column_name': '{c}', 'value': CAST(\"{c}\" AS VARCHAR), 'reason': {reason}}}"
+                         for c, reason in reasons.items())
+    # the list of problems is built only for a row that has one (most have none: building it costs)
     conn.execute(f"CREATE OR REPLACE TEMP TABLE typed_{table} AS SELECT {pk} AS _pk, {typed}, "  # noqa: S608
-                 f"list_filter([{problems}], lambda p: p.reason IS NOT NULL) AS _problems "
+                 f"CASE WHEN coalesce({', '.join(reasons.values())}) IS NOT NULL THEN "
+                 f"list_filter([{problems}], lambda p: p.reason IS NOT NULL) ELSE [] END AS _problems "
                  f"FROM (SELECT {landed} FROM {relation})", params or {})
     conn.execute(f"INSERT INTO rejections SELECT '{table}', _pk, p.column_name, p.value, p.reason "  # noqa: S608
                  f"FROM (SELECT _pk, unnest(_problems) AS p FROM typed_{table} WHERE len(_problems) > 0)")
@@ -149,7 +152,8 @@ def write_staging(conn, tables: tuple[str, ...], snapshot_at, tenants_of: str) -
         conn.execute(f"DELETE FROM staging.{table}")  # noqa: S608
         order = f"ORDER BY {STAGING_ORDER[table]}" if table in STAGING_ORDER else ""
         conn.execute(f"INSERT INTO staging.{table} ({columns}) SELECT {columns} FROM typed_{table} "  # noqa: S608
-                     f"WHERE _pk NOT IN (SELECT primary_key FROM rejections WHERE table_name = ?) {order}", [table])
+                     f"ANTI JOIN (SELECT primary_key FROM rejections WHERE table_name = ?) r ON r.primary_key = _pk "
+                     f"{order}", [table])
         written[table] = conn.execute(f"SELECT count(*) FROM staging.{table}").fetchone()[0]  # noqa: S608
     conn.execute("DELETE FROM staging.source_rejections WHERE list_contains(?, table_name)", [list(tables)])
     # one row per refused value and tenant it affects (a catalogue row affects every tenant on it)

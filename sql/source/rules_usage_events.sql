@@ -9,5 +9,6 @@ UNION ALL
 SELECT 'usage_events', e._pk, 'idempotency_key', e.idempotency_key,
        'conflicting duplicate: the key is also used by an event with another deployment, metric or quantity'
 FROM typed_usage_events e
-JOIN (SELECT idempotency_key FROM typed_usage_events GROUP BY 1
-      HAVING count(DISTINCT (deployment_id, metric, quantity)) > 1) c USING (idempotency_key)
+JOIN (SELECT idempotency_key FROM typed_usage_events  -- only repeated keys can conflict: count them first
+      SEMI JOIN (SELECT idempotency_key FROM typed_usage_events GROUP BY 1 HAVING count(*) > 1) USING (idempotency_key)
+      GROUP BY 1 HAVING count(DISTINCT (deployment_id, metric, quantity)) > 1) c USING (idempotency_key)
