@@ -66,8 +66,9 @@ WHERE occurred_at >= CAST($month AS TIMESTAMP) AND occurred_at < CAST($month AS 
 
 
 def next_month(month: str) -> str:
-    year, number = int(month[:4]), int(month[5:7])
-    return f"{year + number // 12}-{number % 12 + 1:02d}-01"
+    from billing_assets.periods import parse_month
+
+    return f"{parse_month(month).end:%Y-%m-%d}"
 
 
 def _peak_rss_mib() -> float:

@@ -8,18 +8,17 @@
 -- ContractedCost are unit price x quantity exactly; BilledCost is what DigitalOcean billed (the list
 -- cost rounded to cents). A size not in the price list keeps its SKU, with no unit price and the
 -- billed amount as list cost. Regions come from the resource inventory (volumes name theirs).
-WITH inventory_matches AS (  -- each line's inventory resources (equi-joins: an OR join would compare every pair)
+WITH window_lines AS (
+    SELECT * FROM ingest.do_cost_lines WHERE period_start >= $window_start AND period_start < $window_end
+), inventory_matches AS (  -- each line's inventory resources (equi-joins: an OR join would compare every pair)
     SELECT l.invoice_uuid, l.line_number, r.resource_key, r.region
-    FROM ingest.do_cost_lines l JOIN ingest.do_resources r ON r.provider_resource_id = l.resource_id
-    WHERE l.resource_id <> '' AND l.period_start >= $window_start AND l.period_start < $window_end
+    FROM window_lines l JOIN ingest.do_resources r ON r.provider_resource_id = l.resource_id WHERE l.resource_id <> ''
     UNION ALL
     SELECT l.invoice_uuid, l.line_number, r.resource_key, r.region
-    FROM ingest.do_cost_lines l JOIN ingest.do_resources r ON r.provider_uuid = l.resource_uuid
-    WHERE l.resource_uuid <> '' AND l.period_start >= $window_start AND l.period_start < $window_end
+    FROM window_lines l JOIN ingest.do_resources r ON r.provider_uuid = l.resource_uuid WHERE l.resource_uuid <> ''
     UNION ALL
     SELECT l.invoice_uuid, l.line_number, r.resource_key, r.region
-    FROM ingest.do_cost_lines l JOIN ingest.do_resources r ON r.cluster_uuid = l.resource_uuid
-    WHERE l.resource_uuid <> '' AND l.period_start >= $window_start AND l.period_start < $window_end
+    FROM window_lines l JOIN ingest.do_resources r ON r.cluster_uuid = l.resource_uuid WHERE l.resource_uuid <> ''
 ), inventory_region AS (  -- the first resource by key, as the inventory lists it
     SELECT invoice_uuid, line_number, region FROM inventory_matches
     QUALIFY row_number() OVER (PARTITION BY invoice_uuid, line_number ORDER BY resource_key) = 1
@@ -32,10 +31,9 @@ WITH inventory_matches AS (  -- each line's inventory resources (equi-joins: an 
                 ELSE nullif(regexp_extract(l.description, '\(([^()]+)\)$', 1), '') END AS size_slug,
            coalesce(r.region, nullif(regexp_extract(l.description, '^.* \(([a-z]{3}[0-9])\) \d+GB$', 1), ''))
                AS region_id
-    FROM ingest.do_cost_lines l
+    FROM window_lines l
     JOIN cogs.cost_line_matches m USING (invoice_uuid, line_number)
     LEFT JOIN inventory_region r USING (invoice_uuid, line_number)
-    WHERE l.period_start >= $window_start AND l.period_start < $window_end
 ), priced AS (
     SELECT x.*, p.sku_meter, p.price_monthly_usd AS monthly, p.price_hourly_usd AS hourly,
            NOT x.is_tax AND p.sku_id IS NOT NULL AND (p.price_hourly_usd IS NULL OR x.hours IS NULL OR
