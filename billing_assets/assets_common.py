@@ -64,3 +64,26 @@ def bind_resources(given: Mapping[str, dg.ConfigurableResource] | None,
     from the environment. Areas share a key only through the same object (Definitions.merge insists)."""
     given = given or {}
     return {key: given.get(key) or build() for key, build in from_environment.items()}
+
+
+def results_by_month(context: dg.AssetExecutionContext, common: Mapping[str, Mapping[str, object]],
+                     by_month: Mapping[str, Mapping[str, Mapping[str, object]]]):
+    """One MaterializeResult per asset in `common` (asset -> metadata), each month's own metadata
+    (partition key -> asset -> metadata) on that month's partition. A single-run backfill of a range
+    records the range's one result on every month in it, so there the result carries only what is
+    common and each month then gets its own materialization, logged after it (the latest one a month's
+    page shows). A one-month run yields one result with both."""
+    keys = context.partition_keys
+    if len(keys) == 1:
+        for asset, metadata in common.items():
+            yield dg.MaterializeResult(asset_key=asset, metadata={**metadata, **by_month[keys[0]][asset]})
+        return
+    for asset, metadata in common.items():
+        yield dg.MaterializeResult(asset_key=asset, metadata={
+            **metadata, "window": f"{keys[0][:7]}..{keys[-1][:7]}",
+            "per_month": "each month's own materialization, logged after this one, has its figures"})
+    for key in keys:
+        for asset in common:
+            context.log_event(dg.AssetMaterialization(asset_key=asset, partition=key, metadata={
+                **common[asset], **by_month[key][asset]}))
+

@@ -1,8 +1,10 @@
 """The demo: the month close over every sample month, through Dagster and a persistent instance.
 
-It runs exactly what an operator would launch from the UI: the `month_close` job as one
-single-run backfill over the sample months, then `issue_invoices` per month, then the month close
-again (which now leaves issued invoices untouched), and finally a preview of the pilot invoice.
+It runs exactly what an operator would launch from the UI, as runs of the code location the UI shows
+(location_runs.py): the `month_close` job as one single-run backfill over the sample months, then
+`issue_invoices` per month, then the month close again (which now leaves issued invoices untouched),
+and finally a preview of the pilot invoice. The terminal gets one line per step or month and a
+summary; Dagster's own event log goes to `demo.log` beside the warehouse.
 """
 
 from __future__ import annotations
@@ -23,42 +25,68 @@ def sample_months() -> tuple[str, str]:
 
 
 def run_demo(started: float) -> int:
+    from billing_assets.location_runs import LocationRuns
+
+    where = locations()
+    log_path = where.home / "demo.log"
+    log_path.unlink(missing_ok=True)
+    runs = LocationRuns(dg.DagsterInstance.get(), log_path)
+    stopped = runs.stop_automation()
+    print(f"Schedules and sensors stopped in this instance ({len(stopped)}): opening the UI launches nothing.")
+    first, last = sample_months()
+    range_tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last,
+                  "billing/launched_by": "demo"}
+    print(f"month_close {first[:7]}..{last[:7]}, one run (a single-run backfill of the range):", flush=True)
+    if not _report(runs, runs.run("month_close", tags=range_tags), per_step=True):
+        return _failed(log_path)
+    print("issue_invoices, one run per month:", flush=True)
+    for period in WorldParams().periods:
+        config = {"ops": {"issue_month_drafts": {"config": {"period": period.label, "issued_by": "demo"}}}}
+        run = runs.run("issue_invoices", run_config=config, tags={"billing/launched_by": "demo"})
+        if not _report(runs, run, label=f"  {period.label}"):
+            return _failed(log_path)
+    print("month_close again (issued invoices stay as they are):", flush=True)
+    if not _report(runs, runs.run("month_close", tags=range_tags), label="  month_close"):
+        return _failed(log_path)
+    previews = []
+    print(f"preview_invoice for {PILOT_TENANT_SLUG}, one run per month (the same quote engine, nothing written):",
+          flush=True)
+    for period in WorldParams().periods:
+        config = {"ops": {"preview_tenant_invoice": {"config": {"tenant": PILOT_TENANT_SLUG, "period": period.label}}}}
+        run = runs.run("preview_invoice", run_config=config, tags={"billing/launched_by": "demo"})
+        if not _report(runs, run, label=f"  {period.label}"):
+            return _failed(log_path)
+        meta = runs.output_metadata(run, "preview_tenant_invoice")
+        previews.append((period.label, meta["subtotal_minor"].value, meta["tax_minor"].value, meta["total_minor"].value))
+    _summary(previews, started, log_path)
+    return 0
+
+
+def _report(runs, run: dg.DagsterRun, per_step: bool = False, label: str = "") -> bool:
+    """One line per step (per_step) or one line for the run; False when the run failed."""
+    steps = runs.step_times(run)
+    if per_step:
+        for step in steps:
+            print(f"  {step.step:<40} {step.status.lower():<8} {step.seconds:6.1f} s")
+    ok = run.status == dg.DagsterRunStatus.SUCCESS
+    counted = f"{len(steps)} step" + ("s" if len(steps) != 1 else "")
+    outcome = f"ok, {counted} in {runs.wall_seconds(run):.1f} s" if ok else f"FAILED: {runs.failure(run)}"
+    print(f"{label or '  '} {outcome} (run {run.run_id[:8]})", flush=True)
+    return ok
+
+
+def _failed(log_path) -> int:
+    print(f"The demo stopped: the run above failed. Dagster's event log: {log_path}; the run is in the UI.")
+    return 1
+
+
+def _summary(previews, started: float, log_path) -> None:
     from tabulate import tabulate
 
-    from billing_assets.definitions import defs
     from billing_assets.revenue.invoicing.preview import preview_rows
     from billing_assets.sql_files import read_sql
     from billing_assets.warehouse import open_warehouse
 
-    first, last = sample_months()
-    instance = dg.DagsterInstance.get()
-    month_close = defs.resolve_job_def("month_close")
-    range_tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-    print(f"month_close over {first[:7]} .. {last[:7]} (one single-run backfill) ...", flush=True)
-    result = month_close.execute_in_process(instance=instance, tags=range_tags, raise_on_error=False)
-    if not result.success:
-        print("month_close failed; see the run in the Dagster UI", flush=True)
-        return 1
-    issue = defs.resolve_job_def("issue_invoices")
-    for period in WorldParams().periods:
-        config = {"ops": {"issue_month_drafts": {"config": {"period": period.label, "issued_by": "demo"}}}}
-        if not issue.execute_in_process(run_config=config, instance=instance, raise_on_error=False).success:
-            print(f"issue_invoices failed for {period.label}")
-            return 1
-    preview = defs.resolve_job_def("preview_invoice")
-    previews = []
-    for period in WorldParams().periods:  # the same quote engine, nothing written
-        config = {"ops": {"preview_tenant_invoice": {"config": {"tenant": PILOT_TENANT_SLUG, "period": period.label}}}}
-        run = preview.execute_in_process(run_config=config, instance=instance, raise_on_error=False)
-        if not run.success:
-            print(f"preview_invoice failed for {period.label}")
-            return 1
-        meta = next(e for e in run.all_events if e.is_successful_output).event_specific_data.metadata
-        previews.append((period.label, meta["subtotal_minor"].value, meta["tax_minor"].value, meta["total_minor"].value))
-    print("issued every sample month's invoices; running month_close again (issued invoices stay as they are) ...")
-    again = month_close.execute_in_process(instance=instance, tags=range_tags, raise_on_error=False)
-    if not again.success:
-        return 1
     where = locations()
     with open_warehouse(where.warehouse_path, read_only=True) as conn:
         q, rows = preview_rows(conn, PILOT_TENANT_SLUG, PILOT_MONTH)
@@ -91,9 +119,9 @@ def run_demo(started: float) -> int:
     print(f"Warehouse {where.warehouse_path}: {len(tables)} tables; analysts read the copy "
           f"{where.exports_dir / 'warehouse.duckdb'} (views in schema `marts`) and the exports in {where.exports_dir}")
     print(f"Done in {time.monotonic() - started:.0f}s.")
-    print(f"  Open the UI:       DAGSTER_HOME={where.dagster_home} .venv/bin/dagster dev")
+    print(f"Dagster's event log of every run above: {log_path}")
+    print(f"  Open the UI:       DAGSTER_HOME={where.dagster_home} .venv/bin/dagster dev   (from the checkout)")
     analyst_copy = where.exports_dir / "warehouse.duckdb"
     print(f"  Query the marts:   .venv/bin/python -c \"import duckdb; print(duckdb.connect('{analyst_copy}', "  # noqa: S608
           "read_only=True).sql('SELECT * FROM marts.monthly_pnl'))\"   (more in README: For analysts)")
     print(f"  Preview invoices:  .venv/bin/billing-assets preview --tenant {PILOT_TENANT_SLUG} --period {PILOT_MONTH}")
-    return 0

@@ -22,6 +22,9 @@ os.environ["BILLING_HOME"] = str(Path(os.environ.get("PYTEST_TMPDIR", "/tmp")) /
 for name in ("BILLING_WAREHOUSE_PATH", "BILLING_SOURCE_URL", "BILLING_DO_EXPORT_DIR", "DIGITALOCEAN_TOKEN",
              "STRIPE_API_KEY"):
     os.environ.pop(name, None)
+# Partitions from 2024-01 (the default starts at the sample world's 2026-01): tests reach a month before the
+# sample world (DigitalOcean's "no usage") and a 24-month backfill. The default has its own test.
+os.environ["BILLING_FIRST_MONTH"] = "2024-01"
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 from billing_assets.definitions import build_definitions  # noqa: E402

@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from billing_assets.definitions import defs
-from billing_assets.partitions import monthly_partitions
+from billing_assets.partitions import first_month, monthly_partitions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,3 +39,11 @@ def test_one_monthly_partitions_definition():
     assert all(s.partitions_def == monthly_partitions for s in partitioned)
     assert monthly_partitions.timezone == "UTC"
     assert monthly_partitions.start.day == 1
+
+
+def test_the_first_month_is_configurable_and_defaults_to_the_sample_worlds_first():
+    assert first_month(None) == first_month("  ") == "2026-01-01"  # the sample world starts in 2026-01
+    assert first_month("2024-03") == first_month("2024-03-01") == "2024-03-01"
+    with pytest.raises(ValueError, match=r"BILLING_FIRST_MONTH: not a month: '2024-3'"):
+        first_month("2024-3")
+    assert monthly_partitions.get_first_partition_key() == "2024-01-01"  # tests set BILLING_FIRST_MONTH=2024-01

@@ -1,9 +1,7 @@
 """Cost vs revenue marts, their exports, and the month's reconciliation report."""
 
-import base64
 import csv
 import io
-from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from importlib.resources import files
 from pathlib import Path
@@ -11,11 +9,18 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from billing_assets.assets_common import MONTHLY, md_bullets, month_window, table_schema, window_label
+from billing_assets.assets_common import (
+    MONTHLY,
+    md_bullets,
+    month_window,
+    results_by_month,
+    table_schema,
+    window_label,
+)
 from billing_assets.exports import write_exports
-from billing_assets.margin.chart import revenue_cost_svg
-from billing_assets.money import CURRENCY_EXPONENTS
-from billing_assets.periods import Period, months_in
+from billing_assets.margin.chart import revenue_cost_markdown, revenue_cost_svg
+from billing_assets.money import CURRENCY_EXPONENTS, minor_to_major
+from billing_assets.periods import Period, aware, months_in, naive
 from billing_assets.revenue.invoicing import store
 from billing_assets.revenue.invoicing.inputs import load_tenant_inputs, quote_tenant
 from billing_assets.sql_files import read_sql
@@ -67,15 +72,33 @@ def load_reference_data(conn, fx_rates_csv: str | None) -> None:
     insert_rows(conn, "margin.fx_rates", rows)
 
 
-def _chart_md(conn, start, end) -> tuple[str, str]:
-    last = conn.execute("SELECT max(period_start) FROM margin.deployment_margin WHERE period_start >= ? AND "
-                        "period_start < ?", [start, end]).fetchone()[0]
-    rows = conn.execute(
-        "SELECT deployment_slug, sum(revenue_usd_minor), sum(cost_usd_minor) FROM margin.deployment_margin "
-        "WHERE period_start = ? GROUP BY 1 ORDER BY sum(margin_usd_minor) DESC, 1", [last]).fetchall() if last else []
-    svg = revenue_cost_svg(f"Revenue vs cost per deployment, {last:%Y-%m} (USD)" if last else "no data", rows)
-    encoded = base64.b64encode(svg.encode()).decode()
-    return svg, f"![revenue vs cost](data:image/svg+xml;base64,{encoded})"
+def month_metadata(conn, month: Period, exports: Path) -> dict[str, dict[str, object]]:
+    """Each mart's metadata for one month: row count, previews, and the revenue-vs-cost chart (inline
+    on the page, and as an SVG kept per month in the exports)."""
+    params = {"window_start": naive(month.start), "window_end": naive(month.end)}
+    bars = [tuple(r) for r in conn.execute(read_sql("marts/chart_rows.sql"),
+                                            {"month_start": params["window_start"]}).fetchall()]
+    title = f"Revenue vs cost per deployment, {month.label} (USD)"
+    chart_path = exports / f"deployment_margin_chart_{month.label}.svg"
+    chart_path.write_text(revenue_cost_svg(title, bars))
+    counts = {t: conn.execute(f"SELECT count(*) FROM margin.{t} WHERE period_start >= $window_start AND "  # noqa: S608
+                              "period_start < $window_end", params).fetchone()[0] for t in MART_TABLES}
+    ranked = {d: markdown_preview(conn, read_sql("marts/top_bottom.sql"), {**params, "direction": d}, limit=5)
+              for d in ("top", "bottom")}
+    pnl = markdown_preview(conn, "SELECT strftime(period_start, '%Y-%m') AS month, * EXCLUDE (period_start) "
+                                 "FROM margin.monthly_pnl WHERE period_start >= $window_start AND "
+                                 "period_start < $window_end ORDER BY 1", params, limit=36)
+    return {
+        "deployment_margin": {
+            "dagster/row_count": counts["deployment_margin"], "month": month.label,
+            "revenue_vs_cost_chart": dg.MetadataValue.md(revenue_cost_markdown(title, bars)),
+            "chart_file": dg.MetadataValue.path(str(chart_path)),
+            "top_deployments_by_margin": dg.MetadataValue.md(ranked["top"]),
+            "bottom_deployments_by_margin": dg.MetadataValue.md(ranked["bottom"])},
+        "tenant_margin": {"dagster/row_count": counts["tenant_margin"], "month": month.label},
+        "monthly_pnl": {"dagster/row_count": counts["monthly_pnl"], "month": month.label,
+                        "preview": dg.MetadataValue.md(pnl)},
+    }
 
 
 @dg.multi_asset(
@@ -94,6 +117,9 @@ def _chart_md(conn, start, end) -> tuple[str, str]:
                           description="Cost in the mart (unallocated included) equals the DigitalOcean invoice."),
         dg.AssetCheckSpec("revenue_ties_to_invoices", asset="deployment_margin",
                           description="Revenue in the mart equals issued subtotals less credit notes, per currency."),
+        dg.AssetCheckSpec("negative_margin", asset="deployment_margin",
+                          description="WARN: deployments and tenants whose revenue in the month was below their "
+                                      "cost, with revenue, cost and the resource kind that cost the most."),
     ],
     **MONTHLY,
 )
@@ -113,23 +139,16 @@ def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, wareho
         cost_drift = conn.execute(read_sql("marts/check_cost.sql"), params).fetchall()
         revenue_drift = conn.execute(read_sql("marts/check_revenue.sql"), params).fetchall()
         files = []
-        for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
+        for month in months_in(Period(aware(start), aware(end))):
             for table in MART_TABLES:
                 frame = conn.sql(f"SELECT * FROM margin.{table} WHERE period_start = ? ORDER BY ALL",  # noqa: S608
                                  params=[month.start.replace(tzinfo=None)]).pl()
                 if frame.height:
                     files += write_exports(frame, exports, f"{table}_{month.label}")
-        svg, chart = _chart_md(conn, start, end)
-        chart_path = exports / "deployment_margin_chart.svg"
         exports.mkdir(parents=True, exist_ok=True)
-        chart_path.write_text(svg)
-        counts = {t: conn.execute(f"SELECT count(*) FROM margin.{t} WHERE period_start >= ? AND "  # noqa: S608
-                                  "period_start < ?", [start, end]).fetchone()[0] for t in MART_TABLES}
-        top = markdown_preview(conn, read_sql("marts/top_bottom.sql"), {**params, "direction": "top"}, limit=5)
-        bottom = markdown_preview(conn, read_sql("marts/top_bottom.sql"), {**params, "direction": "bottom"}, limit=5)
-        pnl = markdown_preview(conn, "SELECT strftime(period_start, '%Y-%m') AS month, * EXCLUDE (period_start) "
-                                     "FROM margin.monthly_pnl WHERE period_start >= $window_start AND "
-                                     "period_start < $window_end ORDER BY 1", params, limit=36)
+        months = months_in(Period(aware(start), aware(end)))
+        by_month = {m: month_metadata(conn, m, exports) for m in months}
+        losses = conn.execute(read_sql("marts/negative_margin.sql"), params).fetchall()
         schemas = {t: table_schema(conn, f"margin.{t}") for t in MART_TABLES}
     if missing:
         fx_table = config.fx_rates_csv or "a copy of billing_assets/margin/fx_rates.csv named in run config fx_rates_csv"
@@ -138,22 +157,29 @@ def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, wareho
                                       md_bullets([f"{c} {m}: add a row to {fx_table}" for c, m in missing]))})
         raise dg.Failure(f"no USD rate for {', '.join(f'{c} {m}' for c, m in missing)}: add them to {fx_table}",
                          allow_retries=False)
-    yield dg.MaterializeResult(asset_key="deployment_margin", metadata={
-        "dagster/row_count": counts["deployment_margin"], "window": window_label(start, end),
-        "top_deployments_by_margin": dg.MetadataValue.md(top), "bottom_deployments_by_margin": dg.MetadataValue.md(bottom),
-        "revenue_vs_cost_chart": dg.MetadataValue.md(chart), "chart_file": dg.MetadataValue.path(str(chart_path)),
-        "exports": dg.MetadataValue.path(str(exports)), "dagster/column_schema": schemas["deployment_margin"]})
-    yield dg.MaterializeResult(asset_key="tenant_margin", metadata={
-        "dagster/row_count": counts["tenant_margin"], "dagster/column_schema": schemas["tenant_margin"]})
-    yield dg.MaterializeResult(asset_key="monthly_pnl", metadata={
-        "dagster/row_count": counts["monthly_pnl"], "preview": dg.MetadataValue.md(pnl),
-        "dagster/column_schema": schemas["monthly_pnl"]})
+    yield from results_by_month(context, {
+        table: {"dagster/column_schema": schemas[table], "exports": dg.MetadataValue.path(str(exports))}
+        for table in MART_TABLES}, {f"{m.start:%Y-%m-%d}": meta for m, meta in by_month.items()})
+    yield dg.AssetCheckResult(asset_key="deployment_margin", check_name="negative_margin", passed=not losses,
+                              severity=dg.AssetCheckSeverity.WARN, metadata={
+                                  "findings": len(losses), "details": dg.MetadataValue.md(loss_table(losses))})
     yield dg.AssetCheckResult(asset_key="deployment_margin", check_name="fx_rates_present", passed=True)
     for name, drift in (("cost_ties_to_bill", cost_drift), ("revenue_ties_to_invoices", revenue_drift)):
         yield dg.AssetCheckResult(asset_key="deployment_margin", check_name=name, passed=not drift,
                                   severity=dg.AssetCheckSeverity.ERROR, metadata={
                                       "findings": len(drift),
                                       "details": dg.MetadataValue.md(md_bullets([" ".join(map(str, d)) for d in drift]))})
+
+
+def loss_table(losses: list[tuple]) -> str:
+    """The negative-margin findings as a markdown table, USD with cents."""
+    if not losses:
+        return "no deployment or tenant lost money"
+    usd = lambda cents: f"{minor_to_major(cents, 'USD'):,}"  # noqa: E731
+    lines = ["| month | level | tenant | deployment | revenue | cost | margin | driver |", "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {m} | {level} | {tenant} | {deployment or ''} | {usd(r)} | {usd(c)} | {usd(margin)} | {driver} |"
+              for m, level, tenant, deployment, r, c, margin, driver in losses]
+    return "\n".join(lines)
 
 
 # --- reconciliation ------------------------------------------------------------------------------
@@ -186,7 +212,7 @@ def reconciliation_report(context: dg.AssetExecutionContext, warehouse: Warehous
     with warehouse.connect() as conn:
         steps = conn.execute(read_sql("marts/reconciliation_steps.sql"), params).fetchall()
         rows = [list(s) for s in steps]
-        for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
+        for month in months_in(Period(aware(start), aware(end))):
             drift = invoice_drift(conn, month)
             rows.append([month.start.replace(tzinfo=None), "2 metered usage -> invoiced", "rated from current inputs",
                          "billed (drafts, issued, corrections)", sum(abs(d) for _, d in drift),

@@ -29,3 +29,31 @@ def revenue_cost_svg(title: str, rows: list[tuple[str, int, int]], width: int = 
             parts.append(f'<text x="{left + length + 4}" y="{y + offset + bar - 2}">{minor_to_major(value, "USD"):,}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+MARKDOWN_LIMIT = 990  # the Dagster UI shows markdown metadata under 1,000 characters inline, longer behind a toggle
+BAR_CELLS = 12
+
+
+def revenue_cost_markdown(title: str, rows: list[tuple[str, int, int]]) -> str:
+    """The same chart as text bars in a markdown table, short enough to show inline on the asset page;
+    with too many bars the middle ones (by margin) give way, and the table says how many."""
+    peak = max([max(abs(r), abs(c)) for _, r, c in rows] + [1])
+
+    def bar(value: int) -> str:
+        return "▇" * max(1 if value else 0, round(abs(value) * BAR_CELLS / peak))
+
+    def row(label: str, r: int, c: int) -> str:
+        return f"| {label} | {bar(r)} {minor_to_major(r, 'USD'):,} | {bar(c)} {minor_to_major(c, 'USD'):,} |"
+
+    keep = min(len(rows), 40)  # more never fits
+    while True:
+        head, tail = rows[:(keep + 1) // 2], rows[len(rows) - keep // 2:] if keep > 1 else []
+        hidden = len(rows) - len(head) - len(tail)
+        lines = [f"**{title}**", "", "| | revenue | cost |", "|---|---|---|", *(row(*r) for r in head)]
+        lines += [f"| … {hidden} more (the SVG has all) | | |"] if hidden else []
+        lines += [row(*r) for r in tail]
+        text = "\n".join(lines)
+        if len(text) <= MARKDOWN_LIMIT or keep == 0:
+            return text
+        keep -= 1

@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from billing_assets.margin.assets import fx_rates_text, parse_fx_rates
-from billing_assets.margin.chart import revenue_cost_svg
+from billing_assets.margin.chart import revenue_cost_markdown, revenue_cost_svg
 from billing_assets.sample_world import WorldParams
 from tests.conftest import copy_world
 
@@ -25,7 +25,8 @@ def closed(tmp_path_factory, world_template):
     for period in WorldParams().periods:
         assert issue.execute_in_process(run_config={"ops": {"issue_month_drafts": {"config": {
             "period": period.label}}}}).success
-    env.last_result = env.month_close(FIRST, LAST)
+    env.instance = dg.DagsterInstance.ephemeral()
+    env.last_result = env.month_close(FIRST, LAST, instance=env.instance)
     assert env.last_result.success
     return env
 
@@ -48,7 +49,20 @@ def test_cost_ties_to_the_bill_and_revenue_to_issued_invoices(closed):
     assert len(revenue) == 20 and all(a == b for _, _, a, b in revenue)  # USD and JPY, every month
     assert pnl == (10, 0) and drift == 0 and steps == 6
     checks = closed.last_result.get_asset_check_evaluations()
-    assert all(c.passed for c in checks if c.asset_key.path[0] in ("deployment_margin", "reconciliation_report"))
+    assert all(c.passed for c in checks if c.asset_key.path[0] in ("deployment_margin", "reconciliation_report")
+               and c.check_name != "negative_margin")
+
+
+def test_negative_margin_warns_with_revenue_cost_and_driver(closed):
+    (check,) = [c for c in closed.last_result.get_asset_check_evaluations() if c.check_name == "negative_margin"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN  # warns, blocks nothing
+    table = check.metadata["details"].value
+    # luxor-infer, October: its plan's $300.00 against the $2,570.16 DigitalOcean billed for its GPU
+    # droplets (the sample world's figures), margin 300.00 - 2,570.16 = -2,270.16.
+    assert "| 2026-10 | deployment | luxor-ai | luxor-infer | 300.00 | 2,570.16 | -2,270.16 | droplet |" in table
+    # luxor-ai as a tenant: its three deployments together still lose money that month.
+    assert re.search(r"\| 2026-10 \| tenant \| luxor-ai \| {2}\| [0-9,.]+ \| [0-9,.]+ \| -[0-9,.]+ \| droplet \|", table)
+    assert "luxor-train" not in table  # profitable deployments are not listed
 
 
 def test_readme_analyst_queries_run_as_written(closed):
@@ -61,16 +75,34 @@ def test_readme_analyst_queries_run_as_written(closed):
     assert results[0][0][1] == "luxor-infer"  # the GPU deployment costs more than it earns
 
 
-def test_materialization_carries_previews_and_a_chart(closed):
-    materializations = {m.asset_key: m.metadata for m in closed.last_result.get_asset_materialization_events()
-                        for m in [m.materialization]}
-    meta = materializations[dg.AssetKey("deployment_margin")]
-    assert "luxor-infer" in meta["bottom_deployments_by_margin"].value
-    assert meta["revenue_vs_cost_chart"].value.startswith("![revenue vs cost](data:image/svg+xml;base64,")
-    chart = Path(meta["chart_file"].value).read_text()
-    assert chart.startswith("<svg") and "luxor-infer" in chart
+def test_each_month_of_a_range_run_carries_its_own_metadata_and_chart(closed):
+    def latest(month: str) -> dict:
+        (record,) = closed.instance.fetch_materializations(dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey("deployment_margin"), asset_partitions=[month]), limit=1).records
+        return record.asset_materialization.metadata
+
+    april, october = latest("2026-04-01"), latest(LAST)
+    assert april["month"].value == "2026-04" and october["month"].value == "2026-10"
+    assert "2026-04 (USD)" in april["revenue_vs_cost_chart"].value  # not the range's last month
+    assert "luxor-infer" in october["bottom_deployments_by_margin"].value
+    chart = october["revenue_vs_cost_chart"].value  # inline on the asset page: markdown under 1,000 characters
+    assert chart.startswith("**Revenue vs cost per deployment, 2026-10 (USD)**") and len(chart) < 1000
+    assert "| unallocated cost |" in chart and "| harbour-health (tenant-level) |" in chart  # separate bars
+    files = {m: Path(meta["chart_file"].value) for m, meta in (("2026-04", april), ("2026-10", october))}
+    assert files["2026-04"].name == "deployment_margin_chart_2026-04.svg" and files["2026-04"] != files["2026-10"]
+    assert all(f.read_text().startswith("<svg") for f in files.values())  # every month kept, none overwritten
     exports = sorted(p.name for p in (closed.root / "exports" / "marts").iterdir())
     assert "deployment_margin_2026-10.parquet" in exports and "monthly_pnl_2026-04.csv" in exports
+
+
+def test_markdown_chart_stays_inline_however_many_deployments():
+    rows = [(f"deployment-{i:03d}", 100 * i, 90 * i) for i in range(300)]
+    chart = revenue_cost_markdown("t", rows)
+    assert len(chart) <= 990 and "| deployment-000 |" in chart and "| deployment-299 |" in chart  # both ends
+    hidden = int(re.search(r"… (\d+) more", chart).group(1))
+    assert hidden + chart.count("| deployment-") == 300
+    # Bars share one scale: 12 cells for the largest figure (29,900 cents), 0 for zero.
+    assert "| deployment-299 | ▇▇▇▇▇▇▇▇▇▇▇▇ 299.00 |" in chart and "| deployment-000 |  0.00 |  0.00 |" in chart
 
 
 def test_chart_is_deterministic_and_escapes_labels():
