@@ -54,6 +54,9 @@ def permanent_errors_fail_fast():
         raise dg.Failure(f"bad DigitalOcean document: {exc}", allow_retries=False) from None
     except SecretError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from None
+    except FileNotFoundError as exc:  # an export folder's file does not appear by retrying
+        raise dg.Failure(f"{exc}: put it in the DigitalOcean export folder (or set DIGITALOCEAN_TOKEN) and "
+                         "re-run", allow_retries=False) from None
     except DigitalOceanError as exc:
         if exc.permanent:
             raise dg.Failure(str(exc), allow_retries=False) from None

@@ -131,3 +131,15 @@ def test_a_bad_document_is_refused_by_name_kept_and_changes_no_cost_line(case, c
         shas = [sha for (sha,) in conn.execute("SELECT DISTINCT sha256 FROM ingest.raw_documents").fetchall()]
         kept = [sha for sha in shas if raw_bytes(conn, sha) == bad]
     assert kept
+
+
+def test_a_missing_export_file_fails_once_with_what_to_do(tmp_path, world_template):
+    """A file missing from the export folder never appears by retrying: one attempt, no backoff, a clear line."""
+    env = copy_world(world_template, tmp_path)
+    (env.root / "digitalocean" / "balance.json").unlink()
+    result = env.materialize(["do_balance_snapshots"], raise_on_error=False)
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert len(failures) == 1 and not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    message = failures[0].event_specific_data.error.message
+    assert "balance.json is missing: put it in the DigitalOcean export folder (or set DIGITALOCEAN_TOKEN)" in message
+    assert not env.warehouse_path.exists()  # it failed before opening the warehouse: nothing written
