@@ -80,7 +80,7 @@ def results_by_month(context: dg.AssetExecutionContext, common: Mapping[str, Map
         return
     for asset, metadata in common.items():
         yield dg.MaterializeResult(asset_key=asset, metadata={
-            **metadata, "window": f"{keys[0][:7]}..{keys[-1][:7]}",
+            **metadata, "window": window_label(*month_window(context)),
             "per_month": "each month's own materialization, logged after this one, has its figures"})
     for key in keys:
         for asset in common:

@@ -18,6 +18,8 @@ from billing_assets.sample_world import WorldParams
 from billing_assets.sample_world.world import PILOT_MONTH, PILOT_TENANT_SLUG
 from billing_assets.settings import locations
 
+DEMO_TAGS = {"billing/launched_by": "demo"}
+
 
 def sample_months() -> tuple[str, str]:
     periods = WorldParams().periods
@@ -35,14 +37,14 @@ def run_demo(started: float) -> int:
     print(f"Schedules and sensors stopped in this instance ({len(stopped)}): opening the UI launches nothing.")
     first, last = sample_months()
     range_tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last,
-                  "billing/launched_by": "demo"}
+                  **DEMO_TAGS}
     print(f"month_close {first[:7]}..{last[:7]}, one run (a single-run backfill of the range):", flush=True)
     if not _report(runs, runs.run("month_close", tags=range_tags), per_step=True):
         return _failed(log_path)
     print("issue_invoices, one run per month:", flush=True)
     for period in WorldParams().periods:
         config = {"ops": {"issue_month_drafts": {"config": {"period": period.label, "issued_by": "demo"}}}}
-        run = runs.run("issue_invoices", run_config=config, tags={"billing/launched_by": "demo"})
+        run = runs.run("issue_invoices", run_config=config, tags=DEMO_TAGS)
         if not _report(runs, run, label=f"  {period.label}"):
             return _failed(log_path)
     print("month_close again (issued invoices stay as they are):", flush=True)
@@ -53,12 +55,12 @@ def run_demo(started: float) -> int:
           flush=True)
     for period in WorldParams().periods:
         config = {"ops": {"preview_tenant_invoice": {"config": {"tenant": PILOT_TENANT_SLUG, "period": period.label}}}}
-        run = runs.run("preview_invoice", run_config=config, tags={"billing/launched_by": "demo"})
+        run = runs.run("preview_invoice", run_config=config, tags=DEMO_TAGS)
         if not _report(runs, run, label=f"  {period.label}"):
             return _failed(log_path)
         meta = runs.output_metadata(run, "preview_tenant_invoice")
         previews.append((period.label, meta["subtotal_minor"].value, meta["tax_minor"].value, meta["total_minor"].value))
-    _summary(previews, started, log_path)
+    _summary(where, previews, started, log_path)
     return 0
 
 
@@ -80,14 +82,13 @@ def _failed(log_path) -> int:
     return 1
 
 
-def _summary(previews, started: float, log_path) -> None:
+def _summary(where, previews, started: float, log_path) -> None:
     from tabulate import tabulate
 
     from billing_assets.revenue.invoicing.preview import preview_rows
     from billing_assets.sql_files import read_sql
     from billing_assets.warehouse import open_warehouse
 
-    where = locations()
     with open_warehouse(where.warehouse_path, read_only=True) as conn:
         q, rows = preview_rows(conn, PILOT_TENANT_SLUG, PILOT_MONTH)
         tables = conn.execute(

@@ -8,7 +8,7 @@ queue and the daemon, is what an operator's UI backfill does; measured on the sa
 the month close into 6 runs, one per 30-second daemon tick (247 s against ~40 s here).
 
 Uses Dagster's internal origin classes (`dagster._core`): pinned by the project's dagster version and
-covered by tests/test_demo.py, which reads the runs back as the UI does.
+covered by tests/test_operator_ui.py, which finds the runs on the job's page in `dagster dev`.
 """
 
 from __future__ import annotations

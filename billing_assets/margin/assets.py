@@ -76,8 +76,7 @@ def month_metadata(conn, month: Period, exports: Path) -> dict[str, dict[str, ob
     """Each mart's metadata for one month: row count, previews, and the revenue-vs-cost chart (inline
     on the page, and as an SVG kept per month in the exports)."""
     params = {"window_start": naive(month.start), "window_end": naive(month.end)}
-    bars = [tuple(r) for r in conn.execute(read_sql("marts/chart_rows.sql"),
-                                            {"month_start": params["window_start"]}).fetchall()]
+    bars = conn.execute(read_sql("marts/chart_rows.sql"), {"month_start": params["window_start"]}).fetchall()
     title = f"Revenue vs cost per deployment, {month.label} (USD)"
     chart_path = exports / f"deployment_margin_chart_{month.label}.svg"
     chart_path.write_text(revenue_cost_svg(title, bars))
@@ -138,16 +137,15 @@ def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, wareho
                     run_sql(conn, f"marts/{table}.sql", params)
         cost_drift = conn.execute(read_sql("marts/check_cost.sql"), params).fetchall()
         revenue_drift = conn.execute(read_sql("marts/check_revenue.sql"), params).fetchall()
-        files = []
-        for month in months_in(Period(aware(start), aware(end))):
+        months = months_in(Period(aware(start), aware(end)))
+        for month in months:
             for table in MART_TABLES:
                 frame = conn.sql(f"SELECT * FROM margin.{table} WHERE period_start = ? ORDER BY ALL",  # noqa: S608
-                                 params=[month.start.replace(tzinfo=None)]).pl()
+                                 params=[naive(month.start)]).pl()
                 if frame.height:
-                    files += write_exports(frame, exports, f"{table}_{month.label}")
+                    write_exports(frame, exports, f"{table}_{month.label}")
         exports.mkdir(parents=True, exist_ok=True)
-        months = months_in(Period(aware(start), aware(end)))
-        by_month = {m: month_metadata(conn, m, exports) for m in months}
+        by_month = {f"{m.start:%Y-%m-%d}": month_metadata(conn, m, exports) for m in months}
         losses = conn.execute(read_sql("marts/negative_margin.sql"), params).fetchall()
         schemas = {t: table_schema(conn, f"margin.{t}") for t in MART_TABLES}
     if missing:
@@ -159,7 +157,7 @@ def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, wareho
                          allow_retries=False)
     yield from results_by_month(context, {
         table: {"dagster/column_schema": schemas[table], "exports": dg.MetadataValue.path(str(exports))}
-        for table in MART_TABLES}, {f"{m.start:%Y-%m-%d}": meta for m, meta in by_month.items()})
+        for table in MART_TABLES}, by_month)
     yield dg.AssetCheckResult(asset_key="deployment_margin", check_name="negative_margin", passed=not losses,
                               severity=dg.AssetCheckSeverity.WARN, metadata={
                                   "findings": len(losses), "details": dg.MetadataValue.md(loss_table(losses))})
