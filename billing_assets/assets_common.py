@@ -1,4 +1,4 @@
-"""What every warehouse-writing asset shares: the pool, the backfill policy, the window."""
+"""What every warehouse-writing asset shares: the pool, the backfill policy, the window, refusals."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from datetime import datetime
 import dagster as dg
 
 from billing_assets.partitions import monthly_partitions
+from billing_assets.periods import parse_month
 from billing_assets.warehouse import window_params
+from billing_assets.warehouse.dictionary import column_descriptions
 
 DUCKDB_POOL = "duckdb"
 
@@ -18,6 +20,15 @@ MONTHLY = {
     "backfill_policy": dg.BackfillPolicy.single_run(),
     "pool": DUCKDB_POOL,
 }
+
+# Tags of the one-off jobs (issue, preview, reversals): whatever the instance's run_retries says, a run
+# whose step failed is not retried; a refused request never heals by itself. A dead worker still is.
+ONE_OFF_JOB_TAGS = {"dagster/retry_on_asset_or_op_failure": "false"}
+
+
+def refuse(message: str) -> dg.Failure:
+    """A refused request: one line naming the field (`period: ...`), never retried."""
+    return dg.Failure(message, allow_retries=False)
 
 
 def month_window(context: dg.AssetExecutionContext) -> tuple[datetime, datetime]:
@@ -33,12 +44,14 @@ def window_label(start: datetime, end: datetime) -> str:
 
 
 def table_schema(conn, table: str) -> dg.TableSchema:
-    """The column schema shown on the asset's page, read from the warehouse itself."""
+    """The column schema shown on the asset's page: the columns the warehouse has, described by the
+    data dictionary (docs/data-dictionary.md, the one source for both)."""
     schema, name = table.split(".")
     rows = conn.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position", [schema, name]).fetchall()
-    return dg.TableSchema(columns=[dg.TableColumn(name=c, type=t) for c, t in rows])
+    meanings = column_descriptions(table)
+    return dg.TableSchema(columns=[dg.TableColumn(name=c, type=t, description=meanings.get(c)) for c, t in rows])
 
 
 def md_table(rows: list[tuple], headers: tuple[str, ...], limit: int = 60) -> str:
@@ -59,7 +72,8 @@ def md_bullets(rows: list[str], limit: int = 60) -> str:
 
 
 def bind_resources(given: Mapping[str, dg.ConfigurableResource] | None,
-                   **from_environment: Callable[[], dg.ConfigurableResource]) -> dict[str, dg.ConfigurableResource]:
+                   **from_environment: Callable[[], dg.ConfigurableResource | dg.ResourceDefinition]
+                   ) -> dict[str, dg.ConfigurableResource | dg.ResourceDefinition]:
     """An area's resources: each one given (tests pass temporary files and local servers), else built
     from the environment. Areas share a key only through the same object (Definitions.merge insists)."""
     given = given or {}
@@ -87,3 +101,17 @@ def results_by_month(context: dg.AssetExecutionContext, common: Mapping[str, Map
             context.log_event(dg.AssetMaterialization(asset_key=asset, partition=key, metadata={
                 **common[asset], **by_month[key][asset]}))
 
+
+
+def monthly_results(context: dg.AssetExecutionContext, common: Mapping[str, object],
+                    month_metadata: Callable[[datetime, datetime], Mapping[str, object]]):
+    """results_by_month for a single-asset step: `month_metadata(start, end)` (naive UTC bounds) is
+    computed for each month of the run's window, so every partition shows its own figures. Consume it
+    as it yields (`yield from`), never into a list first: the range's one result must be recorded
+    before the months' own materializations."""
+    asset = context.asset_key.to_user_string()
+    by_month = {}
+    for key in context.partition_keys:
+        month = parse_month(key)
+        by_month[key] = {asset: month_metadata(month.start.replace(tzinfo=None), month.end.replace(tzinfo=None))}
+    yield from results_by_month(context, {asset: common}, by_month)

@@ -4,6 +4,8 @@
     billing-assets preview --tenant acme --period 2026-04
     billing-assets sample-world [--force]    (re)create the sample source database and DigitalOcean folder
     billing-assets migrate [--status]        apply the warehouse's pending migrations (or list them)
+    billing-assets find-usage --tenant acme --period 2026-04 [--metric api_requests] [--deployment acme-web]
+    billing-assets find-payments --tenant acme   the ids the reverse_usage_event / reverse_payment jobs take
 """
 
 from __future__ import annotations
@@ -139,6 +141,32 @@ def cmd_raw_document(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_find(args: argparse.Namespace) -> int:
+    """Why a command: the reversal jobs take ids, an operator knows a slug and a month."""
+    from tabulate import tabulate
+
+    from billing_assets.revenue.payments.lookup import find_payments, find_usage
+    from billing_assets.warehouse import open_warehouse
+
+    try:
+        with open_warehouse(locations().warehouse_path, read_only=True) as conn:
+            if args.command == "find-usage":
+                rows = find_usage(conn, args.tenant, args.period, args.metric, args.deployment, args.limit)
+                headers = ("usage_event_id", "deployment", "metric", "quantity", "occurred_at (UTC)",
+                           "idempotency_key", "reversed")
+            else:
+                rows = find_payments(conn, args.tenant, args.limit)
+                headers = ("payment_id", "invoice_number", "period", "amount_minor", "currency", "paid_at (UTC)",
+                           "reversed")
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(tabulate(rows, headers=headers, disable_numparse=True) if rows else "nothing found")
+    if len(rows) == args.limit:
+        print(f"(first {args.limit}; narrow with the options or raise --limit)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="billing-assets", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -165,6 +193,16 @@ def main(argv: list[str] | None = None) -> int:
     raw.add_argument("sha256", help="its SHA-256 (ingest.raw_documents.sha256), or a unique prefix of 8+ digits")
     raw.add_argument("--out", help="file to write (default: standard output)")
     raw.set_defaults(func=cmd_raw_document)
+    usage = sub.add_parser("find-usage", help="list a tenant's usage events of a month (ids to reverse)")
+    usage.add_argument("--tenant", required=True, help="tenant slug or id")
+    usage.add_argument("--period", required=True, help="YYYY-MM (events by occurred_at, UTC)")
+    usage.add_argument("--metric", help="only this metric (api_requests, build_minutes, ...)")
+    usage.add_argument("--deployment", help="only this deployment (slug or id)")
+    payments = sub.add_parser("find-payments", help="list a tenant's recorded payments (ids to reverse)")
+    payments.add_argument("--tenant", required=True, help="tenant slug or id")
+    for finder in (usage, payments):
+        finder.add_argument("--limit", type=int, default=50, help="at most this many rows, newest first (50)")
+        finder.set_defaults(func=cmd_find)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -47,3 +47,45 @@ def test_the_first_month_is_configurable_and_defaults_to_the_sample_worlds_first
     with pytest.raises(ValueError, match=r"BILLING_FIRST_MONTH: not a month: '2024-3'"):
         first_month("2024-3")
     assert monthly_partitions.get_first_partition_key() == "2024-01-01"  # tests set BILLING_FIRST_MONTH=2024-01
+
+
+ONE_OFF_JOBS = ("issue_invoices", "preview_invoice", "reverse_usage_event", "reverse_payment")
+
+
+def launchpad_errors(job_name: str, op: str, config: dict) -> list[str]:
+    """What the Launchpad says before launch: the webserver validates against the job's config schema
+    snapshot (dagster_graphql's ensure_valid_config calls the same validate_config_from_snap)."""
+    from dagster._config import validate_config_from_snap
+
+    snapshot = defs.resolve_job_def(job_name).get_job_snapshot()
+    result = validate_config_from_snap(snapshot.config_schema_snapshot, snapshot.mode_def_snaps[0].root_config_key,
+                                       {"ops": {op: {"config": config}}})
+    return [error.message for error in result.errors or []]
+
+
+def test_the_launchpad_refuses_a_period_that_is_not_a_month_before_launch():
+    assert launchpad_errors("issue_invoices", "issue_month_drafts", {"period": "2026-04"}) == []
+    for bad in ("", "13/2026", "2026-13", "2026-4", "April"):
+        (error,) = launchpad_errors("issue_invoices", "issue_month_drafts", {"period": bad})
+        assert "not in enum type BillingMonth" in error, bad
+    (error,) = launchpad_errors("preview_invoice", "preview_tenant_invoice", {"tenant": "acme", "period": "2026-4x"})
+    assert "BillingMonth" in error
+    (missing,) = launchpad_errors("reverse_payment", "record_payment_reversal", {"payment_id": "x", "tenant": "acme",
+                                                                               "reason": "dup"})
+    assert "initiated_by_email" in missing
+
+
+def test_period_choices_run_from_the_first_month_through_december_of_next_year():
+    from datetime import UTC, datetime
+
+    from billing_assets.partitions import month_choices
+
+    choices = month_choices("2026-01-01", datetime(2026, 11, 21, tzinfo=UTC))
+    assert choices[0] == "2026-01" and choices[-1] == "2027-12" and len(choices) == 24
+    # A code server started on 31 December still offers the month that closes a day later, and the one after.
+    assert month_choices("2026-01-01", datetime(2026, 12, 31, 23, 59, tzinfo=UTC))[-1] == "2027-12"
+
+
+def test_one_off_jobs_are_not_retried_when_a_step_fails():
+    for name in ONE_OFF_JOBS:
+        assert defs.resolve_job_def(name).tags["dagster/retry_on_asset_or_op_failure"] == "false", name

@@ -8,6 +8,7 @@ where it cannot be installed (no apt-get, or not root).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -143,3 +144,55 @@ def test_the_deployment_margin_page_shows_the_months_chart(ui):
     partitions = ui.page("assets/deployment_margin?view=partitions")
     assert "2026-01-01" in partitions and "2024-01-01" not in partitions  # BILLING_FIRST_MONTH's default
     ui.screenshot("assets/deployment_margin", "deployment_margin.png")
+
+
+def graphql(ui: Ui, query: str, variables: dict) -> dict:
+    request = urllib.request.Request(ui.base + "graphql", data=json.dumps({"query": query, "variables": variables})
+                                     .encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())["data"]
+
+
+LAUNCH = """mutation($params: ExecutionParams!) { launchPipelineExecution(executionParams: $params) {
+  __typename ... on LaunchRunSuccess { run { runId } } ... on RunConfigValidationInvalid { errors { message } }
+  ... on PythonError { message } } }"""
+
+
+def launch(ui: Ui, job: str, op: str, config: dict) -> dict:
+    """What the Launchpad's Launch button sends."""
+    return graphql(ui, LAUNCH, {"params": {
+        "selector": {"repositoryLocationName": "billing_assets", "repositoryName": "__repository__", "jobName": job},
+        "runConfigData": {"ops": {op: {"config": config}}}, "mode": "default"}})["launchPipelineExecution"]
+
+
+def test_one_off_jobs_refuse_bad_requests_in_one_line_and_are_not_retried(ui):
+    # A period that is not a month never becomes a run: the config schema refuses it at launch.
+    refused = launch(ui, "issue_invoices", "issue_month_drafts", {"period": "2026-13"})
+    assert refused["__typename"] == "RunConfigValidationInvalid"
+    assert "not in enum type BillingMonth" in refused["errors"][0]["message"]
+    # The Launchpad opens on the op's fields and names the missing period; no warehouse settings pre-filled.
+    launchpad = ui.page("locations/billing_assets/jobs/issue_invoices/playground")
+    assert "issue_month_drafts" in launchpad and 'Missing required config entry "period"' in launchpad
+    assert "lock_timeout_s" not in launchpad and "exports_dir" not in launchpad
+    ui.screenshot("locations/billing_assets/jobs/issue_invoices/playground", "issue_invoices_launchpad.png")
+    # A reversal naming an unknown tenant runs, fails with one line naming the field, and is not retried.
+    started = launch(ui, "reverse_usage_event", "record_usage_reversal", {
+        "usage_event_id": "18b1552d-c6a3-57c6-b6ca-bd2dd55a444f", "tenant": "acme-typo", "reason": "duplicate",
+        "initiated_by_email": "ops@platform.example"})
+    assert started["__typename"] == "LaunchRunSuccess", started
+    run_id = started["run"]["runId"]
+    with ui.instance() as instance:
+        deadline = time.time() + 180
+        while not (run := instance.get_run_by_id(run_id)).is_finished:
+            assert time.time() < deadline, run.status
+            time.sleep(2)
+        assert run.status == dg.DagsterRunStatus.FAILURE
+        assert run.tags["dagster/retry_on_asset_or_op_failure"] == "false"
+        failure = next(e for e in instance.all_logs(run_id) if e.dagster_event and e.dagster_event.is_step_failure)
+        description = failure.dagster_event.step_failure_data.user_failure_data.description
+        assert description == "tenant: no tenant with id or slug 'acme-typo' in the warehouse's snapshot"
+        time.sleep(35)  # a daemon tick: the auto re-execution would have launched a retry by now
+        assert [r.run_id for r in instance.get_runs(dg.RunsFilter(job_name="reverse_usage_event"))] == [run_id]
+    page = ui.page(f"runs/{run_id}")
+    assert "tenant: no tenant with id or slug 'acme-typo'" in page and "Join the Dagster community" not in page
+    ui.screenshot(f"runs/{run_id}", "refused_reversal.png")

@@ -38,7 +38,8 @@ def test_the_wheel_carries_sql_instance_config_and_reference_data(wheel):
                        for p in (ROOT / "sql").rglob("*.sql")}
     assert sql_in_checkout <= names
     assert {"billing_assets/deploy/dagster.yaml", "billing_assets/deploy/dagster.postgres.yaml",
-            "billing_assets/margin/fx_rates.csv", "billing_assets/sql/migrations/0001_source_staging.sql"} <= names
+            "billing_assets/margin/fx_rates.csv", "billing_assets/sql/migrations/0001_source_staging.sql",
+            "billing_assets/docs/data-dictionary.md"} <= names
 
 
 @pytest.mark.slow

@@ -1,14 +1,14 @@
 """Cost of goods: every DigitalOcean cost line matched to a resource and deployment (or explicitly
 unallocated), cost per deployment that ties to the bill to the cent, and FOCUS rows for FinOps tools."""
 
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 import dagster as dg
 from pydantic import Field
 
-from billing_assets.assets_common import MONTHLY, md_bullets, month_window, table_schema, window_label
+from billing_assets.assets_common import MONTHLY, md_bullets, month_window, monthly_results, table_schema
 from billing_assets.cogs.matching import (
     SHARED_REASONS,
     Line,
@@ -35,6 +35,26 @@ class MatchingConfig(dg.Config):
     match_rate_warn_below: float = Field(
         default=0.9, ge=0, le=1,
         description="Warn when the share of resource cost lines (not tax or account-level) matched is below this.")
+
+
+def matches_metadata(conn, start: datetime, end: datetime) -> dict[str, object]:
+    """One month's match figures for its partition's page (the same rate the match_rate check uses)."""
+    params = [start, end]
+    methods = dict(conn.execute(
+        "SELECT match_method, count(*) FROM cogs.cost_line_matches WHERE period_start >= ? AND period_start < ? "
+        "GROUP BY 1 ORDER BY 1", params).fetchall())
+    lines, matched = conn.execute(
+        "SELECT count(*), count(deployment_id) FROM cogs.cost_line_matches WHERE period_start >= ? "
+        "AND period_start < ? AND coalesce(unallocated_reason, '') NOT IN (SELECT unnest(?))",
+        [*params, sorted(SHARED_REASONS)]).fetchone()
+    unmatched = conn.execute(
+        "SELECT description, amount_minor, unallocated_reason FROM cogs.cost_line_matches "
+        "WHERE period_start >= ? AND period_start < ? AND unallocated_reason IN (?, ?) ORDER BY 2 DESC",
+        [*params, UnallocatedReason.UNKNOWN_RESOURCE, UnallocatedReason.AMBIGUOUS_NAME]).fetchall()
+    return {"dagster/row_count": sum(methods.values()), "match_methods": dg.MetadataValue.json(methods),
+            "match_rate": round(matched / lines, 4) if lines else 1.0,
+            "unmatched_lines": dg.MetadataValue.md(md_bullets(
+                [f"{d}: {format_money(a, 'USD')} ({why})" for d, a, why in unmatched]))}
 
 
 @dg.asset(**COMMON, **MONTHLY, kinds={"duckdb"},
@@ -69,23 +89,18 @@ def cost_line_matches(context: dg.AssetExecutionContext, config: MatchingConfig,
             insert_rows(conn, "cogs.cost_line_matches",
                 [[r[0], m.invoice_uuid, m.line_number, r[3], r[5], m.kind, r[8], m.method, m.resource_id,
                   m.deployment_id, m.tenant_id, m.unallocated_reason] for r, m in zip(rows, matches, strict=True)])
-        methods = dict(conn.execute(
-            "SELECT match_method, count(*) FROM cogs.cost_line_matches WHERE period_start >= ? AND period_start < ? "
-            "GROUP BY 1 ORDER BY 1", [start, end]).fetchall())
         unmatched = conn.execute(
             "SELECT strftime(period_start, '%Y-%m'), description, amount_minor, unallocated_reason "
             "FROM cogs.cost_line_matches WHERE period_start >= ? AND period_start < ? "
             "AND unallocated_reason IN (?, ?) ORDER BY 1, 3 DESC",
             [start, end, UnallocatedReason.UNKNOWN_RESOURCE, UnallocatedReason.AMBIGUOUS_NAME]).fetchall()
         schema = table_schema(conn, "cogs.cost_line_matches")
+        yield from monthly_results(context, {"dagster/column_schema": schema},
+                                   lambda month_start, month_end: matches_metadata(conn, month_start, month_end))
     resource_lines = [m for m in matches if m.unallocated_reason not in SHARED_REASONS]
     matched = [m for m in resource_lines if m.deployment_id]
     rate = len(matched) / len(resource_lines) if resource_lines else 1.0
     listed = [f"{p} {d}: {format_money(a, 'USD')} ({why})" for p, d, a, why in unmatched]
-    yield dg.MaterializeResult(metadata={
-        "dagster/row_count": len(matches), "window": window_label(start, end),
-        "match_methods": dg.MetadataValue.json(methods), "match_rate": round(rate, 4),
-        "unmatched_lines": dg.MetadataValue.md(md_bullets(listed)), "dagster/column_schema": schema})
     yield dg.AssetCheckResult(
         check_name="match_rate", passed=rate >= config.match_rate_warn_below, severity=dg.AssetCheckSeverity.WARN,
         metadata={"match_rate": round(rate, 4), "threshold": config.match_rate_warn_below,
@@ -119,6 +134,18 @@ def _weights(conn, month: Period, method: str, direct: list[tuple]) -> dict[tupl
         [month.end.replace(tzinfo=None), month.end.replace(tzinfo=None), month.start.replace(tzinfo=None)]).fetchall()}
 
 
+def costs_metadata(conn, start: datetime, end: datetime) -> dict[str, object]:
+    """One month's cost figures and its largest rows, for its partition's page."""
+    params = {"window_start": start, "window_end": end}
+    rows, total, unallocated = conn.execute(
+        "SELECT count(*), coalesce(sum(amount_minor), 0), coalesce(sum(amount_minor) FILTER "
+        "(WHERE cost_type = 'unallocated'), 0) FROM cogs.deployment_costs WHERE period_start >= $window_start "
+        "AND period_start < $window_end", params).fetchone()
+    return {"dagster/row_count": rows, "total_minor": int(total), "unallocated_minor": int(unallocated),
+            "preview": dg.MetadataValue.md(markdown_preview(conn, read_sql("cogs/deployment_costs_preview.sql"),
+                                                            params, limit=40))}
+
+
 @dg.asset(**COMMON, **MONTHLY, kinds={"duckdb"}, deps=[cost_line_matches],
           check_specs=[dg.AssetCheckSpec("totals_tie_out", asset="deployment_costs", blocking=True,
                                          description="Deployment costs + unallocated = cost lines = the DigitalOcean "
@@ -148,13 +175,9 @@ def deployment_costs(context: dg.AssetExecutionContext, config: AllocationConfig
             conn.execute("DELETE FROM cogs.deployment_costs WHERE period_start >= ? AND period_start < ?", [start, end])
             insert_rows(conn, "cogs.deployment_costs", rows)
         findings = conn.execute(read_sql("cogs/check_costs.sql"), params).fetchall()
-        preview = markdown_preview(conn, read_sql("cogs/deployment_costs_preview.sql"), params, limit=40)
         schema = table_schema(conn, "cogs.deployment_costs")
-    unallocated = sum(r[6] for r in rows if r[4] == "unallocated")
-    yield dg.MaterializeResult(metadata={
-        "dagster/row_count": len(rows), "window": window_label(start, end), "allocation": method,
-        "total_minor": sum(r[6] for r in rows), "unallocated_minor": unallocated,
-        "preview": dg.MetadataValue.md(preview), "dagster/column_schema": schema})
+        yield from monthly_results(context, {"allocation": method, "dagster/column_schema": schema},
+                                   lambda month_start, month_end: costs_metadata(conn, month_start, month_end))
     yield dg.AssetCheckResult(
         check_name="totals_tie_out", passed=not findings, severity=dg.AssetCheckSeverity.ERROR,
         metadata={"findings": len(findings),
@@ -172,7 +195,7 @@ def focus_cost_rows(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     start, end = month_window(context)
     params = {"window_start": start, "window_end": end}
     folder = Path(warehouse.exports_dir) / "focus"
-    files = []
+    files = {}
     with warehouse.connect() as conn:
         with transaction(conn), registered(conn, "price_list", price_frame()), \
                 registered(conn, "regions", region_frame()):
@@ -183,15 +206,18 @@ def focus_cost_rows(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
             table = conn.sql('SELECT * FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" = ? '
                              'ORDER BY "x_InvoiceUuid", "x_LineNumber"', params=[month.start.replace(tzinfo=None)]).pl()
-            if table.height:
-                files += write_exports(table, folder, f"focus_cost_rows_{month.label}", csv=False)
+            files[month.start.replace(tzinfo=None)] = write_exports(
+                table, folder, f"focus_cost_rows_{month.label}", csv=False) if table.height else []
         mismatches = conn.execute(read_sql("cogs/check_focus.sql"), params).fetchall()
-        count = conn.execute('SELECT count(*) FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" >= ? AND '
-                             '"BillingPeriodStart" < ?', [start, end]).fetchone()[0]
         schema = table_schema(conn, "cogs.focus_cost_rows")
-    yield dg.MaterializeResult(metadata={
-        "dagster/row_count": count, "window": window_label(start, end), "focus_version": "1.2",
-        "parquet_files": dg.MetadataValue.json([str(f) for f in files]), "dagster/column_schema": schema})
+
+        def month_metadata(month_start: datetime, month_end: datetime) -> dict[str, object]:
+            rows = conn.execute('SELECT count(*) FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" >= ? '
+                                'AND "BillingPeriodStart" < ?', [month_start, month_end]).fetchone()[0]
+            return {"dagster/row_count": rows,
+                    "parquet_files": dg.MetadataValue.json([str(f) for f in files[month_start]])}
+
+        yield from monthly_results(context, {"focus_version": "1.2", "dagster/column_schema": schema}, month_metadata)
     yield dg.AssetCheckResult(
         check_name="billed_cost_equals_invoice", passed=not mismatches, severity=dg.AssetCheckSeverity.ERROR,
         metadata={"details": dg.MetadataValue.md(md_bullets([f"InvoiceId {i}: BilledCost {b} vs invoice {a}"

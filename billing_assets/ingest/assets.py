@@ -12,8 +12,8 @@ from billing_assets.assets_common import (
     MONTHLY,
     md_bullets,
     month_window,
+    monthly_results,
     table_schema,
-    window_label,
 )
 from billing_assets.ingest import parse
 from billing_assets.ingest.client import DigitalOceanError
@@ -175,13 +175,26 @@ def invoice_status(month: Period, listed: bool, preview_period: str | None, now:
     return "no_usage"
 
 
+def invoice_metadata(conn, start: datetime, end: datetime) -> dict[str, object]:
+    """One month's invoice row for its partition's page."""
+    row = conn.execute("SELECT status, invoice_id, amount_minor, summary_amount_minor, items_total_minor, item_count "
+                       "FROM ingest.do_invoices WHERE period_start >= ? AND period_start < ?", [start, end]).fetchone()
+    status, invoice_id, amount, summary, items_total, items = row or (None,) * 6
+    return {"dagster/row_count": 1 if row else 0, "status": status or "none", "invoice_id": invoice_id or "none",
+            "amount_minor": amount, "summary_amount_minor": summary, "items_total_minor": items_total,
+            "item_count": items}
+
+
 @dg.asset(**COMMON, **MONTHLY, kinds={"digitalocean", "duckdb"}, retry_policy=NETWORK_RETRY)
-@permanent_errors_fail_fast()
-def do_invoices(context: dg.AssetExecutionContext, digitalocean: DigitalOceanResource,
-                warehouse: WarehouseResource) -> dg.MaterializeResult:
+def do_invoices(context: dg.AssetExecutionContext, digitalocean: DigitalOceanResource, warehouse: WarehouseResource):
     """The month's DigitalOcean invoice: list entry, summary, every page of JSON items and the CSV,
     each kept verbatim with its SHA-256. A month DigitalOcean has not invoiced yet, or never will
     (no usage), is recorded as such."""
+    with permanent_errors_fail_fast():  # (a generator: the decorator form would not wrap its body)
+        yield from _invoices(context, digitalocean, warehouse)
+
+
+def _invoices(context: dg.AssetExecutionContext, digitalocean: DigitalOceanResource, warehouse: WarehouseResource):
     start, end = month_window(context)
     with digitalocean.document_source() as source:  # a CSV download lives in the source's scratch folder
         list_docs = source.invoice_list()
@@ -226,20 +239,13 @@ def do_invoices(context: dg.AssetExecutionContext, digitalocean: DigitalOceanRes
                 conn.execute("DELETE FROM ingest.do_invoices WHERE period_start >= ? AND period_start < ?",
                              [start, end])
                 insert_rows(conn, "ingest.do_invoices", rows)
-            preview_md = markdown_preview(conn, "SELECT strftime(period_start, '%Y-%m') AS period, status, invoice_id, "
-                                                "amount_minor, summary_amount_minor, item_count FROM ingest.do_invoices "
-                                                "WHERE period_start >= $s AND period_start < $e ORDER BY 1",
-                                          {"s": start, "e": end}, limit=36)
-            schema = table_schema(conn, "ingest.do_invoices")
-    waiting = sorted(p for p, s in statuses.items() if s == "not_issued_yet")
-    if waiting:
-        context.log.warning(f"DigitalOcean has not issued the invoice for {', '.join(waiting)} yet; "
-                            "the do_invoice_sensor will request the month when it appears")
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(statuses), "window": window_label(start, end), "source": source.name,
-        "statuses": dg.MetadataValue.json(statuses), "not_issued_yet": ", ".join(waiting) or "none",
-        "dagster/column_schema": schema,
-        "preview": dg.MetadataValue.md(preview_md)})
+            waiting = sorted(p for p, s in statuses.items() if s == "not_issued_yet")
+            if waiting:
+                context.log.warning(f"DigitalOcean has not issued the invoice for {', '.join(waiting)} yet; "
+                                    "the do_invoice_sensor will request the month when it appears")
+            yield from monthly_results(context, {"source": source.name,
+                                                 "dagster/column_schema": table_schema(conn, "ingest.do_invoices")},
+                                       lambda month_start, month_end: invoice_metadata(conn, month_start, month_end))
 
 
 # --- cost lines (monthly) ----------------------------------------------------------------------
@@ -261,7 +267,6 @@ def _cost_lines(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     kept: list[str] = []  # months whose documents failed a check: their previous lines stay
     with warehouse.connect() as conn, warehouse.scratch() as scratch:
         with memory_limit(conn, COST_LINES_MEMORY_LIMIT), transaction(conn):
-            total_lines = 0
             for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
                 figures = stage_month(conn, naive(month.start), scratch)
                 if figures is None:  # not invoiced (yet): the month has no lines
@@ -273,14 +278,19 @@ def _cost_lines(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
                         problems[name] += items
                     kept.append(month.label)
                     continue
-                total_lines += replace_month_lines(conn, month, figures)
-        preview = markdown_preview(conn, read_sql("ingest/cost_lines_preview.sql"), {"s": start, "e": end}, limit=40)
-        schema = table_schema(conn, "ingest.do_cost_lines")
-    yield dg.MaterializeResult(metadata={
-        "dagster/row_count": total_lines, "window": window_label(start, end), "preview": dg.MetadataValue.md(preview),
-        "dagster/column_schema": schema,
-        "months_kept_as_before": dg.MetadataValue.md(md_bullets(
-            [f"{m}: its documents failed a check below; the lines from before stay" for m in kept]))})
+                replace_month_lines(conn, month, figures)
+        def month_metadata(month_start: datetime, month_end: datetime) -> dict[str, object]:
+            params = {"s": month_start, "e": month_end}
+            kept_as_before = f"{month_start:%Y-%m}" in kept
+            return {"dagster/row_count": conn.execute("SELECT count(*) FROM ingest.do_cost_lines WHERE period_start "
+                                                      ">= $s AND period_start < $e", params).fetchone()[0],
+                    "kept_as_before": "yes: its documents failed a check below; the lines from before stay"
+                                      if kept_as_before else "no",
+                    "preview": dg.MetadataValue.md(markdown_preview(
+                        conn, read_sql("ingest/cost_lines_preview.sql"), params, limit=40))}
+
+        yield from monthly_results(context, {"dagster/column_schema": table_schema(conn, "ingest.do_cost_lines")},
+                                   month_metadata)
     for name, found in problems.items():
         yield dg.AssetCheckResult(check_name=name, passed=not found, severity=dg.AssetCheckSeverity.ERROR,
                                   metadata={"findings": len(found), "details": dg.MetadataValue.md(md_bullets(found))})

@@ -77,9 +77,12 @@ class ParquetStage:
         return len(lines)
 
     def view(self, conn, name: str) -> None:
+        """A TEMP view: a relation's create_view() would persist it in the warehouse's main schema,
+        pointing at files the caller deletes (migration 0018 drops the ones earlier releases left)."""
         if not self.files:
             self.append([])
-        conn.read_parquet(str(self.folder / "*.parquet")).create_view(name, replace=True)
+        conn.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS "
+                     + conn.read_parquet(str(self.folder / "*.parquet")).sql_query())
 
 
 def stage_month(conn, period_start: datetime, scratch: Path) -> MonthFigures | None:

@@ -16,6 +16,8 @@ import dagster as dg
 import duckdb
 
 from billing_assets.assets_common import DUCKDB_POOL
+from billing_assets.warehouse import transaction
+from billing_assets.warehouse.dictionary import comment_statements
 from billing_assets.warehouse.resource import WarehouseResource
 
 ANALYST_COPY = "warehouse.duckdb"
@@ -25,6 +27,9 @@ def publish_copy(warehouse: WarehouseResource) -> Path:
     target = Path(warehouse.exports_dir) / ANALYST_COPY
     target.parent.mkdir(parents=True, exist_ok=True)
     with warehouse.connect() as conn:  # in pool `duckdb`: no writer is running now
+        with transaction(conn):  # views are re-created by migrations, dropping their comments: renew them all
+            for statement in comment_statements(conn):
+                conn.execute(statement)
         conn.execute("CHECKPOINT")
     tmp = target.with_name(f".{ANALYST_COPY}.tmp")
     shutil.copyfile(warehouse.path, tmp)

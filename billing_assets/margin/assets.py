@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from importlib.resources import files
 from pathlib import Path
@@ -12,10 +13,11 @@ from pydantic import Field
 from billing_assets.assets_common import (
     MONTHLY,
     md_bullets,
+    md_table,
     month_window,
+    monthly_results,
     results_by_month,
     table_schema,
-    window_label,
 )
 from billing_assets.exports import write_exports
 from billing_assets.margin.chart import revenue_cost_markdown, revenue_cost_svg
@@ -197,6 +199,14 @@ def invoice_drift(conn, month: Period) -> list[tuple[str, int]]:
     return drift
 
 
+def report_metadata(conn, month_start: datetime) -> dict[str, object]:
+    """One month's report for its partition's page."""
+    rows = conn.execute("SELECT step, expected, actual, drift_minor, details FROM margin.reconciliation_report "
+                        "WHERE period_start = ? ORDER BY step", [month_start]).fetchall()
+    return {"dagster/row_count": len(rows), "steps_with_drift": sum(1 for r in rows if r[3]),
+            "report": dg.MetadataValue.md(md_table(rows, ("step", "expected", "actual", "drift_minor", "details")))}
+
+
 @dg.asset(**COMMON, **MONTHLY, kinds={"duckdb", "sql"},
           deps=["metered_usage", "tenant_invoices", "deployment_costs", "deployment_margin", "stripe_payments"],
           check_specs=[dg.AssetCheckSpec("no_drift", asset="reconciliation_report",
@@ -220,15 +230,10 @@ def reconciliation_report(context: dg.AssetExecutionContext, warehouse: Warehous
             conn.execute("DELETE FROM margin.reconciliation_report WHERE period_start >= ? AND period_start < ?",
                          [start, end])
             insert_rows(conn, "margin.reconciliation_report", rows)
-        preview = markdown_preview(conn, "SELECT strftime(period_start, '%Y-%m') AS month, step, expected, actual, "
-                                         "drift_minor, details FROM margin.reconciliation_report WHERE period_start "
-                                         ">= $window_start AND period_start < $window_end ORDER BY 1, 2",
-                                   params, limit=60)
         schema = table_schema(conn, "margin.reconciliation_report")
+        yield from monthly_results(context, {"dagster/column_schema": schema},
+                                   lambda month_start, _: report_metadata(conn, month_start))
     drifting = [r for r in rows if r[4]]
-    yield dg.MaterializeResult(metadata={"dagster/row_count": len(rows), "window": window_label(start, end),
-                                         "dagster/column_schema": schema,
-                                         "steps_with_drift": len(drifting), "report": dg.MetadataValue.md(preview)})
     yield dg.AssetCheckResult(check_name="no_drift", passed=not drifting, severity=dg.AssetCheckSeverity.WARN,
                               metadata={"drifting_steps": dg.MetadataValue.md(md_bullets(
                                   [f"{r[0]:%Y-%m} {r[1]}: {r[4]} — {r[5]}" for r in drifting]))})

@@ -44,14 +44,20 @@ class WarehouseResource(dg.ConfigurableResource):
             yield Path(folder)
 
 
-def warehouse_from_environment() -> WarehouseResource:
+def warehouse_from_environment() -> dg.ResourceDefinition:
     """The same object for every area while the environment names the same files: Definitions.merge
-    accepts a key that several areas bind only when they bind the very same resource."""
+    accepts a key that several areas bind only when they bind the very same resource.
+
+    Hard-coded, not configurable per run: where the warehouse lives is the deployment's choice
+    (BILLING_HOME, BILLING_WAREHOUSE_PATH), and a configurable resource's bound values are defaults
+    the Launchpad writes into every one-off job's config, above the fields the operator must fill."""
     where = locations()
     return _warehouse(str(where.warehouse_path), str(where.exports_dir), where.duckdb_memory_limit)
 
 
 @cache
-def _warehouse(path: str, exports_dir: str, memory_limit: str | None) -> WarehouseResource:
-    return WarehouseResource(path=path, exports_dir=exports_dir,
-                             **({"memory_limit": memory_limit} if memory_limit else {}))
+def _warehouse(path: str, exports_dir: str, memory_limit: str | None) -> dg.ResourceDefinition:
+    resource = WarehouseResource(path=path, exports_dir=exports_dir,
+                                 **({"memory_limit": memory_limit} if memory_limit else {}))
+    return dg.ResourceDefinition.hardcoded_resource(
+        resource, f"The DuckDB warehouse {path} (exports in {exports_dir}), from the environment.")

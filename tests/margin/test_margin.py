@@ -95,6 +95,35 @@ def test_each_month_of_a_range_run_carries_its_own_metadata_and_chart(closed):
     assert "deployment_margin_2026-10.parquet" in exports and "monthly_pnl_2026-04.csv" in exports
 
 
+def test_every_monthly_asset_shows_each_months_own_figures_after_a_range_run(closed):
+    """The range run recorded one result on all ten months, then each month's own materialization:
+    the latest of every partition must count that month's rows, as the warehouse holds them."""
+    monthly = {  # asset -> (table, its month column)
+        "do_invoices": ("ingest.do_invoices", "period_start"),
+        "do_cost_lines": ("ingest.do_cost_lines", "period_start"),
+        "cost_line_matches": ("cogs.cost_line_matches", "period_start"),
+        "deployment_costs": ("cogs.deployment_costs", "period_start"),
+        "focus_cost_rows": ("cogs.focus_cost_rows", '"BillingPeriodStart"'),
+        "metered_usage": ("revenue.metered_usage", "period_start"),
+        "tenant_invoices": ("revenue.tenant_invoices", "period_start"),
+        "credit_ledger": ("revenue.credit_ledger", "period_start"),
+        "deployment_margin": ("margin.deployment_margin", "period_start"),
+        "reconciliation_report": ("margin.reconciliation_report", "period_start"),
+    }
+    with closed.connect() as conn:
+        for asset, (table, column) in monthly.items():
+            whole = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for month in ("2026-04-01", "2026-10-01"):
+                (record,) = closed.instance.fetch_materializations(dg.AssetRecordsFilter(
+                    asset_key=dg.AssetKey(asset), asset_partitions=[month]), limit=1).records
+                metadata = record.asset_materialization.metadata
+                expected = conn.execute(f"SELECT count(*) FROM {table} WHERE {column} = ?",
+                                        [month]).fetchone()[0]
+                assert metadata["dagster/row_count"].value == expected, (asset, month)
+                assert "window" not in metadata and metadata["dagster/column_schema"], (asset, month)
+                assert 0 < expected < whole, (asset, month)  # a month's figure, not the range's
+
+
 def test_markdown_chart_stays_inline_however_many_deployments():
     rows = [(f"deployment-{i:03d}", 100 * i, 90 * i) for i in range(300)]
     chart = revenue_cost_markdown("t", rows)

@@ -8,13 +8,16 @@ from pydantic import Field
 from billing_assets.assets_common import (
     DUCKDB_POOL,
     MONTHLY,
+    ONE_OFF_JOB_TAGS,
     md_bullets,
     md_table,
     month_window,
+    refuse,
+    results_by_month,
     table_schema,
-    window_label,
 )
-from billing_assets.periods import Period, PeriodError, months_in, parse_month
+from billing_assets.partitions import BillingMonth
+from billing_assets.periods import Period, months_in, parse_month
 from billing_assets.revenue.invoicing import store
 from billing_assets.revenue.invoicing.documents import PlanOutcome, plan_documents
 from billing_assets.revenue.invoicing.inputs import load_tenant_inputs, quote_tenant, refused_tenants
@@ -71,8 +74,7 @@ def invoice_window(conn, window: Period, config: InvoiceRunConfig, now: datetime
         unknown = set(config.exclude_tenants) - {t.tenant.tenant_id for t in inputs.values()} - {
             t.tenant.slug for t in inputs.values()}
         if unknown:
-            raise dg.Failure(f"run config exclude_tenants names unknown tenants: {', '.join(sorted(unknown))}",
-                             allow_retries=False)
+            raise refuse(f"exclude_tenants: unknown tenants: {', '.join(sorted(unknown))}")
         existing = store.existing_documents(conn, month)
         period_start = month.start.replace(tzinfo=None)
         replaced_drafts, documents, exclusions, credits = [], [], [], []
@@ -132,6 +134,29 @@ def invoice_findings(conn, start, end) -> dict[str, list[tuple[str, str]]]:
 
 
 
+def documents_metadata(conn, key: str, outcomes: list[tuple[str, str, str]]) -> dict[str, dict[str, object]]:
+    """One month's documents for its partition's pages (tenant_invoices and tenant_invoice_lines)."""
+    month = parse_month(key)
+    params = {"window_start": month.start.replace(tzinfo=None), "window_end": month.end.replace(tzinfo=None)}
+    documents, drafts, corrections = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'draft'), count(*) FILTER (WHERE document_type <> "
+        "'invoice') FROM revenue.tenant_invoices WHERE period_start >= $window_start AND period_start < "
+        "$window_end", params).fetchone()
+    lines = conn.execute(
+        "SELECT count(*) FROM revenue.tenant_invoice_lines l JOIN revenue.tenant_invoices i USING (invoice_id) "
+        "WHERE i.period_start >= $window_start AND i.period_start < $window_end", params).fetchone()[0]
+    summary: dict[str, int] = {}
+    for _, _, outcome in outcomes:
+        summary[outcome] = summary.get(outcome, 0) + 1
+    return {"tenant_invoices": {
+        "dagster/row_count": documents, "drafts": drafts, "corrections": corrections,
+        "outcomes": dg.MetadataValue.json(summary),
+        "tenants": dg.MetadataValue.md(md_table(outcomes, ("period", "tenant", "outcome"))),
+        "preview": dg.MetadataValue.md(markdown_preview(conn, read_sql("invoicing/invoice_preview.sql"), params,
+                                                        limit=30))},
+        "tenant_invoice_lines": {"dagster/row_count": lines}}
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec("tenant_invoices", group_name="revenue", kinds={"duckdb"}, owners=["team:billing"],
@@ -156,34 +181,18 @@ def tenant_invoices(context: dg.AssetExecutionContext, config: InvoiceRunConfig,
         with transaction(conn):
             outcomes = invoice_window(conn, window, config, now)
         findings = invoice_findings(conn, start, end)
-        params = {"window_start": start, "window_end": end}
-        totals = conn.execute(
-            "SELECT count(*), count(*) FILTER (WHERE status = 'draft'), count(*) FILTER (WHERE document_type <> "
-            "'invoice') FROM revenue.tenant_invoices WHERE period_start >= $window_start AND period_start < "
-            "$window_end", params).fetchone()
-        line_count = conn.execute(
-            "SELECT count(*) FROM revenue.tenant_invoice_lines l JOIN revenue.tenant_invoices i USING (invoice_id) "
-            "WHERE i.period_start >= $window_start AND i.period_start < $window_end", params).fetchone()[0]
-        preview = markdown_preview(conn, read_sql("invoicing/invoice_preview.sql"), params, limit=30)
-        invoice_schema = table_schema(conn, "revenue.tenant_invoices")
-        line_schema = table_schema(conn, "revenue.tenant_invoice_lines")
         refused = refused_tenants(conn)
-    if refused:
-        context.log.warning(f"not invoiced, source rows refused: {', '.join(sorted(refused))} "
-                            "(staging.source_rejections; fix the source and re-run the month)")
-    summary = {}
-    for _, _, outcome in outcomes:
-        summary[outcome] = summary.get(outcome, 0) + 1
-    yield dg.MaterializeResult(asset_key="tenant_invoices", metadata={
-        "dagster/row_count": totals[0], "drafts": totals[1], "corrections": totals[2],
-        "window": window_label(start, end), "outcomes": dg.MetadataValue.json(summary),
-        "tenants": dg.MetadataValue.md(md_table(outcomes, ("period", "tenant", "outcome"))),
-        "not_invoiced_source_rows_refused": dg.MetadataValue.md(md_bullets(
-            [f"{tenant}: {why}" for tenant, why in refused.items()])),
-        "preview": dg.MetadataValue.md(preview), "dagster/column_schema": invoice_schema,
-    })
-    yield dg.MaterializeResult(asset_key="tenant_invoice_lines", metadata={
-        "dagster/row_count": line_count, "dagster/column_schema": line_schema})
+        if refused:
+            context.log.warning(f"not invoiced, source rows refused: {', '.join(sorted(refused))} "
+                                "(staging.source_rejections; fix the source and re-run the month)")
+        common = {
+            "tenant_invoices": {"not_invoiced_source_rows_refused": dg.MetadataValue.md(md_bullets(
+                [f"{tenant}: {why}" for tenant, why in refused.items()])),
+                "dagster/column_schema": table_schema(conn, "revenue.tenant_invoices")},
+            "tenant_invoice_lines": {"dagster/column_schema": table_schema(conn, "revenue.tenant_invoice_lines")}}
+        by_month = {key: documents_metadata(conn, key, [o for o in outcomes if f"{o[0]}-01" == key])
+                    for key in context.partition_keys}
+    yield from results_by_month(context, common, by_month)
     for name, (kinds, severity, _) in CHECKS.items():
         rows = [row for kind in kinds for row in findings.get(kind, [])]
         yield dg.AssetCheckResult(
@@ -195,26 +204,31 @@ def tenant_invoices(context: dg.AssetExecutionContext, config: InvoiceRunConfig,
 # --- issue_invoices ----------------------------------------------------------------------------
 
 class IssueConfig(dg.Config):
-    period: str = Field(description="Month to issue, YYYY-MM. Every draft of that month becomes issued.")
+    period: BillingMonth = Field(description="Month to issue, YYYY-MM. Every draft of that month becomes issued.")
     issued_by: str = Field(default="dagster", description="Who issues (recorded in revenue.invoice_issue_log).")
 
 
 @dg.op(pool=DUCKDB_POOL)
 def issue_month_drafts(context: dg.OpExecutionContext, config: IssueConfig, warehouse: WarehouseResource) -> None:
     """Drafts of the month become issued; from now on only correction documents can change what is billed."""
-    try:
-        month = parse_month(config.period)
-    except PeriodError as exc:
-        raise dg.Failure(f"period: {exc}") from None
+    month = parse_month(config.period.value)
+    now = datetime.now(UTC)
+    if month.end > now:
+        raise refuse(f"period: {month.label} has not ended (it ends {month.end:%Y-%m-%d %H:%M} UTC); "
+                     "a month is issued after it closes")
+    if not config.issued_by.strip():
+        raise refuse("issued_by: say who issues (it is recorded with every issued document)")
     start, end = month.start.replace(tzinfo=None), month.end.replace(tzinfo=None)
     with warehouse.connect() as conn, transaction(conn):
-        issued = store.issue_drafts(conn, start, end, config.issued_by, datetime.now(UTC))
+        if not store.documents_in(conn, start, end):
+            raise refuse(f"period: no invoices for {month.label}; materialize tenant_invoices for it first")
+        issued = store.issue_drafts(conn, start, end, config.issued_by.strip(), now)
     context.add_output_metadata({"issued": len(issued), "period": month.label})
     context.log.info(f"issued {len(issued)} document(s) for {month.label}")
 
 
 @dg.job(description="Issue every draft invoice (and correction) of one month. Issued documents are immutable.",
-        tags={"kind": "revenue"})
+        tags={"kind": "revenue", **ONE_OFF_JOB_TAGS})
 def issue_invoices():
     issue_month_drafts()
 
@@ -222,8 +236,8 @@ def issue_invoices():
 # --- preview_invoice ---------------------------------------------------------------------------
 
 class PreviewConfig(dg.Config):
-    tenant: str = Field(description="Tenant id or slug.")
-    period: str = Field(description="Month, YYYY-MM (its metered usage must be materialized).")
+    tenant: str = Field(description="Tenant slug or id.")
+    period: BillingMonth = Field(description="Month, YYYY-MM (its metered usage must be materialized).")
 
 
 @dg.op(pool=DUCKDB_POOL)
@@ -231,9 +245,9 @@ def preview_tenant_invoice(context: dg.OpExecutionContext, config: PreviewConfig
     """The same quote engine as the invoices, nothing written."""
     with warehouse.connect(read_only=True) as conn:
         try:
-            q, rows = preview_rows(conn, config.tenant, config.period)
+            q, rows = preview_rows(conn, config.tenant, config.period.value)
         except ValueError as exc:
-            raise dg.Failure(str(exc)) from None
+            raise refuse(str(exc)) from None
     context.add_output_metadata({
         "lines": dg.MetadataValue.md(md_table(rows, ("kind", "description", "quantity", "amount"))),
         "subtotal_minor": q.subtotal, "tax_minor": q.tax, "total_minor": q.total, "currency": q.currency,
@@ -241,6 +255,6 @@ def preview_tenant_invoice(context: dg.OpExecutionContext, config: PreviewConfig
 
 
 @dg.job(description="Preview one tenant's invoice for one month: lines and totals in the run's metadata.",
-        tags={"kind": "revenue"})
+        tags={"kind": "revenue", **ONE_OFF_JOB_TAGS})
 def preview_invoice():
     preview_tenant_invoice()

@@ -1,10 +1,10 @@
 """The credit ledger asset: entries and month-end balances per grant, with the two ledger invariants."""
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 import dagster as dg
 
-from billing_assets.assets_common import MONTHLY, md_bullets, month_window, table_schema, window_label
+from billing_assets.assets_common import MONTHLY, md_bullets, month_window, monthly_results, table_schema
 from billing_assets.periods import Period, aware, months_in
 from billing_assets.revenue.invoicing.credits import CreditLine, Grant, build_ledger
 from billing_assets.warehouse import insert_rows, markdown_preview, transaction
@@ -23,6 +23,19 @@ def ledger_inputs(conn, end):
         "FROM revenue.tenant_invoice_lines l JOIN revenue.tenant_invoices i USING (invoice_id) "
         "WHERE l.kind = 'credit' AND i.status <> 'void' AND i.period_start < ?", [end]).fetchall()]
     return grants, free, lines
+
+
+def ledger_metadata(conn, start: datetime, end: datetime) -> dict[str, object]:
+    """One month's ledger entries and balances for its partition's page."""
+    params = {"s": start, "e": end}
+    entries = conn.execute("SELECT count(*) FROM revenue.credit_ledger WHERE period_start >= $s AND period_start < $e",
+                           params).fetchone()[0]
+    balances = markdown_preview(
+        conn, "SELECT strftime(b.period_start, '%Y-%m') AS month, t.slug AS tenant, b.kind, b.credit_grant_id, "
+              "b.granted_minor, b.consumed_minor, b.expired_minor, b.remaining_minor FROM revenue.credit_balances b "
+              "LEFT JOIN staging.tenants t USING (tenant_id) WHERE b.period_start >= $s AND b.period_start < $e "
+              "ORDER BY 1, 2, 4", params, limit=40)
+    return {"dagster/row_count": entries, "balances": dg.MetadataValue.md(balances)}
 
 
 @dg.asset(**MONTHLY, group_name="revenue", kinds={"duckdb"}, owners=["team:billing"], deps=["tenant_invoices"],
@@ -55,17 +68,10 @@ def credit_ledger(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             insert_rows(conn, "revenue.credit_balances",
                         [[b.period_start, b.credit_grant_id, b.tenant_id, b.kind, b.granted, b.consumed, b.expired,
                           b.remaining] for b in window_balances])
-        preview = markdown_preview(
-            conn, "SELECT strftime(b.period_start, '%Y-%m') AS month, t.slug AS tenant, b.kind, b.credit_grant_id, "
-                  "b.granted_minor, b.consumed_minor, b.expired_minor, b.remaining_minor FROM revenue.credit_balances b "
-                  "LEFT JOIN staging.tenants t USING (tenant_id) WHERE b.period_start >= $s AND b.period_start < $e "
-                  "ORDER BY 1, 2, 4", {"s": start, "e": end}, limit=40)
-        schema = table_schema(conn, "revenue.credit_ledger")
+        yield from monthly_results(context, {"dagster/column_schema": table_schema(conn, "revenue.credit_ledger")},
+                                   lambda month_start, month_end: ledger_metadata(conn, month_start, month_end))
     negative = [b for b in window_balances if b.remaining < 0]
     unbalanced = [b for b in window_balances if b.consumed + b.expired + b.remaining != b.granted]
-    yield dg.MaterializeResult(metadata={
-        "dagster/row_count": len(window_entries), "window": window_label(start, end),
-        "balances": dg.MetadataValue.md(preview), "dagster/column_schema": schema})
     for name, found in (("balances_never_negative", negative),
                         ("consumed_plus_expired_plus_remaining_equals_granted", unbalanced)):
         yield dg.AssetCheckResult(check_name=name, passed=not found, severity=dg.AssetCheckSeverity.ERROR,

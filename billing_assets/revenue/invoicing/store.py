@@ -117,6 +117,12 @@ def stored_documents(conn, invoice_ids: list[str]) -> dict[str, Document]:
     return found
 
 
+def documents_in(conn, start: datetime, end: datetime) -> int:
+    """How many documents (any status) the window's months have: none means the month was never invoiced."""
+    return conn.execute("SELECT count(*) FROM revenue.tenant_invoices WHERE period_start >= ? AND period_start < ?",
+                        [start, end]).fetchone()[0]
+
+
 def issue_drafts(conn, start: datetime, end: datetime, issued_by: str, now: datetime) -> list[str]:
     """Number the window's drafts, move them to issued and record each one's content hash (append-only).
 

@@ -1,10 +1,12 @@
 """Metered usage per (tenant, deployment, metric, month): deduplicated events plus resource-hours."""
 
 
+from datetime import datetime
+
 import dagster as dg
 from pydantic import Field
 
-from billing_assets.assets_common import MONTHLY, md_table, month_window, table_schema, window_label
+from billing_assets.assets_common import MONTHLY, md_table, month_window, monthly_results, table_schema
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import markdown_preview, run_sql, transaction
 from billing_assets.warehouse.resource import WarehouseResource
@@ -41,6 +43,28 @@ def check_findings(conn, start, end) -> dict[str, list[tuple]]:
 
 
 
+def month_metadata(conn, start: datetime, end: datetime) -> dict[str, object]:
+    """One month's figures for its partition's page: rows, duplicates, late usage, what is billed."""
+    params = {"window_start": start, "window_end": end}
+    window = "period_start >= $window_start AND period_start < $window_end"
+    rows, duplicates, late_quantity = conn.execute(
+        f"SELECT count(*), coalesce(sum(duplicate_count), 0), coalesce(sum(late_quantity), 0) "  # noqa: S608
+        f"FROM revenue.metered_usage WHERE {window}", params).fetchone()
+    late_events = conn.execute(f"SELECT count(*) FROM revenue.late_usage WHERE {window}",  # noqa: S608
+                               params).fetchone()[0]
+    preview = markdown_preview(
+        conn, "SELECT strftime(period_start, '%Y-%m') AS period, deployment_id, metric, quantity, late_quantity, "
+              "duplicate_count FROM revenue.metered_usage WHERE period_start >= $window_start AND "
+              "period_start < $window_end ORDER BY quantity DESC", params)
+    billing = "billing_period_start >= $window_start AND billing_period_start < $window_end"
+    billed, unbilled = conn.execute(
+        f"SELECT (SELECT coalesce(sum(quantity), 0) FROM revenue.billable_usage WHERE {billing}), "  # noqa: S608
+        f"(SELECT count(*) FROM revenue.unbilled_usage WHERE {billing})", params).fetchone()
+    return {"dagster/row_count": rows, "duplicates_dropped": int(duplicates), "late_events": late_events,
+            "late_quantity": int(late_quantity), "billable_quantity": int(billed), "unbilled_rows": int(unbilled),
+            "preview": dg.MetadataValue.md(preview)}
+
+
 @dg.asset(
     **MONTHLY,
     group_name="revenue",
@@ -68,44 +92,17 @@ def metered_usage(context: dg.AssetExecutionContext, config: MeteringConfig, war
         with transaction(conn):
             run_sql(conn, "metering/metered_usage.sql", params)
             run_sql(conn, "metering/billable_usage.sql", params)
-        window = "period_start >= $window_start AND period_start < $window_end"
-        stats = conn.execute(
-            f"SELECT count(*), coalesce(sum(duplicate_count), 0), coalesce(sum(late_quantity), 0) "  # noqa: S608
-            f"FROM revenue.metered_usage WHERE {window}", {"window_start": start, "window_end": end}).fetchone()
-        late_events = conn.execute(f"SELECT count(*) FROM revenue.late_usage WHERE {window}",  # noqa: S608
-                                   {"window_start": start, "window_end": end}).fetchone()[0]
         findings = check_findings(conn, start, end)
-        preview = markdown_preview(
-            conn, "SELECT strftime(period_start, '%Y-%m') AS period, deployment_id, metric, quantity, late_quantity, "
-                  "duplicate_count FROM revenue.metered_usage WHERE period_start >= $window_start AND "
-                  "period_start < $window_end ORDER BY quantity DESC",
-            {"window_start": start, "window_end": end})
-        billing = "billing_period_start >= $window_start AND billing_period_start < $window_end"
-        billed, unbilled = conn.execute(
-            f"SELECT (SELECT coalesce(sum(quantity), 0) FROM revenue.billable_usage WHERE {billing}), "  # noqa: S608
-            f"(SELECT count(*) FROM revenue.unbilled_usage WHERE {billing})",
-            {"window_start": start, "window_end": end}).fetchone()
         schema = table_schema(conn, "revenue.metered_usage")
-    checks = []
+        # Yielded with the connection open: each month's figures are read as its materialization is logged,
+        # after the range's one result (the order decides which one a partition's page shows).
+        yield from monthly_results(context, {"late_usage_grace_hours": config.late_usage_grace_hours,
+                                             "dagster/column_schema": schema},
+                                   lambda month_start, month_end: month_metadata(conn, month_start, month_end))
     for name, (finding, severity, _) in CHECKS.items():
         rows = findings.get(finding, [])
-        checks.append(dg.AssetCheckResult(
+        yield dg.AssetCheckResult(
             check_name=name, passed=not rows, severity=severity,
             metadata={"findings": len(rows), "details": dg.MetadataValue.md(md_table(
                 [(f"{p:%Y-%m}", d, m, detail) for p, d, m, detail in rows], ("period", "deployment", "metric", "detail")))
-                if rows else "none"}))
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": stats[0],
-            "window": window_label(start, end),
-            "duplicates_dropped": int(stats[1]),
-            "late_events": late_events,
-            "late_quantity": int(stats[2]),
-            "late_usage_grace_hours": config.late_usage_grace_hours,
-            "billable_quantity": int(billed),
-            "unbilled_rows": int(unbilled),
-            "dagster/column_schema": schema,
-            "preview": dg.MetadataValue.md(preview),
-        },
-        check_results=checks,
-    )
+                if rows else "none"})

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
-from billing_assets.assets_common import DUCKDB_POOL
+from billing_assets.assets_common import DUCKDB_POOL, ONE_OFF_JOB_TAGS, refuse
 from billing_assets.revenue.invoicing import store
+from billing_assets.revenue.payments.lookup import resolve_tenant
 from billing_assets.warehouse import transaction
 from billing_assets.warehouse.resource import WarehouseResource
 
@@ -28,31 +29,42 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class UsageReversalConfig(dg.Config):
-    usage_event_id: str = Field(description="The usage event to reverse (UUID).")
-    tenant_id: str = Field(description="The tenant the event must belong to (UUID).")
-    reason: str = Field(description="Why (kept in the audit trail).")
-    initiated_by_email: str = Field(description="Who asked for it.")
+    usage_event_id: str = Field(description="The usage event to reverse (UUID; `billing-assets find-usage "
+                                            "--tenant <slug> --period YYYY-MM` lists them).")
+    tenant: str = Field(description="Slug or id of the tenant the event must belong to.")
+    reason: str = Field(description="Why, at least 3 characters (kept in the audit trail).")
+    initiated_by_email: str = Field(description="Email of who asked for it (kept in the audit trail).")
 
 
 class PaymentReversalConfig(dg.Config):
-    payment_id: str = Field(description="The payment to reverse (UUID, from marts.payments).")
-    tenant_id: str = Field(description="The tenant the payment must belong to (UUID).")
-    reason: str = Field(description="Why (kept in the audit trail).")
-    initiated_by_email: str = Field(description="Who asked for it.")
+    payment_id: str = Field(description="The payment to reverse (UUID; `billing-assets find-payments "
+                                        "--tenant <slug>` lists them).")
+    tenant: str = Field(description="Slug or id of the tenant the payment must belong to.")
+    reason: str = Field(description="Why, at least 3 characters (kept in the audit trail).")
+    initiated_by_email: str = Field(description="Email of who asked for it (kept in the audit trail).")
 
 
 def validate_reversal(fields: dict[str, str]) -> None:
-    """Raise naming every bad field: ids must be UUIDs, the reason non-empty, the email an email."""
+    """Raise naming every bad field: ids must be UUIDs, the tenant given, the reason non-empty, the email an email."""
     problems = []
     for name, value in fields.items():
-        if name.endswith("_id") and not UUID_RE.match(value.strip().lower()):
+        if name == "tenant" and not value.strip():
+            problems.append("tenant: give the tenant's slug or id")
+        elif name.endswith("_id") and not UUID_RE.match(value.strip().lower()):
             problems.append(f"{name}: {value!r} is not a UUID")
         elif name == "reason" and len(value.strip()) < 3:
             problems.append("reason: must say why (at least 3 characters)")
         elif name == "initiated_by_email" and not EMAIL_RE.match(value.strip()):
             problems.append(f"initiated_by_email: {value!r} is not an email address")
     if problems:
-        raise dg.Failure("refused: " + "; ".join(problems), allow_retries=False)
+        raise refuse("refused: " + "; ".join(problems))
+
+
+def _tenant_id(conn, key: str) -> str:
+    try:
+        return resolve_tenant(conn, key)[0]
+    except ValueError as exc:
+        raise refuse(str(exc)) from None
 
 
 @dg.op(pool=DUCKDB_POOL)
@@ -61,19 +73,18 @@ def record_usage_reversal(context: dg.OpExecutionContext, config: UsageReversalC
     month excludes the event; if that month's invoice was issued, it gets a credit note."""
     validate_reversal(config.model_dump())
     with warehouse.connect() as conn, transaction(conn):
+        tenant_id = _tenant_id(conn, config.tenant)
         event = conn.execute(
             "SELECT e.idempotency_key, e.deployment_id, d.tenant_id, e.metric, e.quantity, e.occurred_at "
             "FROM staging.usage_events e LEFT JOIN staging.deployments d USING (deployment_id) WHERE e.event_id = ?",
             [config.usage_event_id.lower()]).fetchone()
         if event is None:
-            raise dg.Failure(f"usage_event_id: no usage event {config.usage_event_id} in the warehouse's snapshot",
-                             allow_retries=False)
+            raise refuse(f"usage_event_id: no usage event {config.usage_event_id} in the warehouse's snapshot")
         key, deployment, owner, metric, quantity, occurred = event
-        if owner != config.tenant_id.lower():
-            raise dg.Failure(f"tenant_id: usage event {config.usage_event_id} does not belong to tenant "
-                             f"{config.tenant_id}", allow_retries=False)
+        if owner != tenant_id:
+            raise refuse(f"tenant: usage event {config.usage_event_id} does not belong to tenant {config.tenant}")
         if conn.execute("SELECT 1 FROM revenue.usage_event_reversals WHERE idempotency_key = ?", [key]).fetchone():
-            raise dg.Failure(f"usage_event_id: {config.usage_event_id} is already reversed", allow_retries=False)
+            raise refuse(f"usage_event_id: {config.usage_event_id} is already reversed")
         reversal_id = str(uuid.uuid5(REVERSAL_NAMESPACE, f"usage/{key}"))
         conn.execute("INSERT INTO revenue.usage_event_reversals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      [reversal_id, config.usage_event_id.lower(), key, owner, deployment, metric, quantity, occurred,
@@ -89,17 +100,17 @@ def record_payment_reversal(context: dg.OpExecutionContext, config: PaymentRever
     """Marks the payment reversed (append-only) and re-opens the receivable: the invoice goes back to issued."""
     validate_reversal(config.model_dump())
     with warehouse.connect() as conn, transaction(conn):
+        tenant_id = _tenant_id(conn, config.tenant)
         payment = conn.execute("SELECT tenant_id, amount_minor, currency, invoice_id FROM revenue.payments "
                                "WHERE payment_id = ?", [config.payment_id.lower()]).fetchone()
         if payment is None:
-            raise dg.Failure(f"payment_id: no payment {config.payment_id}", allow_retries=False)
+            raise refuse(f"payment_id: no payment {config.payment_id}")
         owner, amount, currency, invoice_id = payment
-        if owner != config.tenant_id.lower():
-            raise dg.Failure(f"tenant_id: payment {config.payment_id} does not belong to tenant {config.tenant_id}",
-                             allow_retries=False)
+        if owner != tenant_id:
+            raise refuse(f"tenant: payment {config.payment_id} does not belong to tenant {config.tenant}")
         if conn.execute("SELECT 1 FROM revenue.payment_reversals WHERE payment_id = ?", [config.payment_id.lower()]
                         ).fetchone():
-            raise dg.Failure(f"payment_id: {config.payment_id} is already reversed", allow_retries=False)
+            raise refuse(f"payment_id: {config.payment_id} is already reversed")
         reversal_id = str(uuid.uuid5(REVERSAL_NAMESPACE, f"payment-reversal/{config.payment_id.lower()}"))
         conn.execute("INSERT INTO revenue.payment_reversals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                      [reversal_id, config.payment_id.lower(), owner, amount, currency, config.reason.strip(),
@@ -109,12 +120,12 @@ def record_payment_reversal(context: dg.OpExecutionContext, config: PaymentRever
 
 
 @dg.job(description="Reverse one usage event (audit trail kept); the month's next run excludes it.",
-        tags={"kind": "revenue"})
+        tags={"kind": "revenue", **ONE_OFF_JOB_TAGS})
 def reverse_usage_event():
     record_usage_reversal()
 
 
 @dg.job(description="Reverse one payment (audit trail kept); its invoice's receivable re-opens.",
-        tags={"kind": "revenue"})
+        tags={"kind": "revenue", **ONE_OFF_JOB_TAGS})
 def reverse_payment():
     record_payment_reversal()

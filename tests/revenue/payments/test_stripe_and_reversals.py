@@ -4,6 +4,7 @@ an audit trail; the double-entry journal."""
 
 import dagster as dg
 
+from billing_assets.cli import main as cli_main
 from billing_assets.sample_world import stable_id
 
 ACME = stable_id("tenant", "acme")
@@ -39,7 +40,7 @@ def test_push_is_exactly_once_even_when_the_connection_drops_mid_push(issued, fa
     assert pushed == 0 and len(fake_stripe.objects["invoice"]) == 9 and len(fake_stripe.objects["invoiceitem"]) == items
 
 
-def test_payments_are_pulled_and_the_journal_balances(issued, fake_stripe):
+def test_payments_are_pulled_and_the_journal_balances(issued, fake_stripe, monkeypatch, capsys):
     issued.materialize(STRIPE)
     acme_invoice = next(s for t, _, s in stripe_state(issued) if t == ACME)
     fake_stripe.pay(acme_invoice)
@@ -55,8 +56,13 @@ def test_payments_are_pulled_and_the_journal_balances(issued, fake_stripe):
     assert status == "paid" and payment[0][1] == 7064
     assert accounts == {"accounts_receivable": 0, "cash": 7064, "revenue": -6422, "tax_payable": -642}
 
-    # Reverse that payment: audit row, receivable re-opens, Stripe no longer agrees (reported).
-    reversal = run_job(issued, "reverse_payment", {"payment_id": payment[0][0], "tenant_id": ACME,
+    # The operator finds the payment by the tenant's id (any case) or slug, and reverses it: audit row,
+    # the receivable re-opens, Stripe no longer agrees (reported).
+    monkeypatch.setenv("BILLING_WAREHOUSE_PATH", str(issued.warehouse_path))
+    assert cli_main(["find-payments", "--tenant", ACME.upper()]) == 0
+    listed = capsys.readouterr().out.splitlines()[2]
+    assert listed.split()[0] == payment[0][0] and " 7064 " in listed and " 2026-04 " in listed
+    reversal = run_job(issued, "reverse_payment", {"payment_id": listed.split()[0], "tenant": "acme",
                                                    "reason": "chargeback", "initiated_by_email": "ops@platform.example"},
                        "record_payment_reversal")
     assert reversal.success
@@ -70,19 +76,28 @@ def test_payments_are_pulled_and_the_journal_balances(issued, fake_stripe):
                             "tenant_id = ? AND account = 'accounts_receivable'", [ACME]).fetchone()[0] == 7064
 
 
-def test_usage_reversal_on_an_issued_month_yields_a_credit_note_and_a_balanced_journal(issued, fake_stripe):
+def test_usage_reversal_on_an_issued_month_yields_a_credit_note_and_a_balanced_journal(issued, fake_stripe,
+                                                                                    monkeypatch, capsys):
     issued.materialize(STRIPE)
-    with issued.connect() as conn:
-        event_id, quantity = conn.execute(
-            "SELECT e.event_id, e.quantity FROM staging.usage_events e JOIN staging.deployments d USING (deployment_id) "
-            "WHERE d.slug = 'bondi-api' AND e.metric = 'api_requests' AND e.occurred_at >= '2026-04-01' "
-            "AND e.occurred_at < '2026-05-01' ORDER BY e.quantity DESC LIMIT 1").fetchone()
+    # The operator finds the event by slug and month (billing-assets find-usage), newest first.
+    monkeypatch.setenv("BILLING_WAREHOUSE_PATH", str(issued.warehouse_path))
+    finding = ["find-usage", "--tenant", "bondi-labs", "--period", "2026-04", "--deployment", "bondi-api",
+               "--metric", "api_requests", "--limit", "2"]
+    assert cli_main(finding) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 5 and listed[-1].startswith("(first 2;")
+    event_id, deployment, metric, quantity = listed[2].split()[:4]
+    assert (deployment, metric) == ("bondi-api", "api_requests") and listed[2].endswith("False")
+    quantity = int(quantity)
     bondi = stable_id("tenant", "bondi-labs")
-    config = {"usage_event_id": event_id, "tenant_id": bondi, "reason": "duplicate emission from a bad deploy",
+    config = {"usage_event_id": event_id, "tenant": bondi.upper(), "reason": "duplicate emission from a bad deploy",
               "initiated_by_email": "ops@platform.example"}
     assert run_job(issued, "reverse_usage_event", config, "record_usage_reversal").success
     again = run_job(issued, "reverse_usage_event", config, "record_usage_reversal")
     assert not again.success  # already reversed: refused, nothing appended twice
+    assert cli_main(finding) == 0
+    again_listed = capsys.readouterr().out.splitlines()[2]
+    assert again_listed.split()[0] == event_id and again_listed.endswith("True")  # now listed as reversed
     issued.month_close("2026-04-01", "2026-04-01")
     with issued.connect() as conn:
         docs = conn.execute("SELECT invoice_number, document_type, status, total_minor FROM revenue.tenant_invoices "
@@ -100,22 +115,25 @@ def test_usage_reversal_on_an_issued_month_yields_a_credit_note_and_a_balanced_j
 
 BAD_REVERSALS = [
     ("reverse_usage_event", "record_usage_reversal",
-     {"usage_event_id": "not-a-uuid", "tenant_id": ACME, "reason": "x dup", "initiated_by_email": "a@b.co"},
+     {"usage_event_id": "not-a-uuid", "tenant": ACME, "reason": "x dup", "initiated_by_email": "a@b.co"},
      "usage_event_id: 'not-a-uuid' is not a UUID"),
     ("reverse_usage_event", "record_usage_reversal",
-     {"usage_event_id": stable_id("event", "nope", 0), "tenant_id": "acme", "reason": "dup", "initiated_by_email": "a@b.co"},
-     "tenant_id: 'acme' is not a UUID"),
+     {"usage_event_id": stable_id("event", "nope", 0), "tenant": "nobody", "reason": "dup", "initiated_by_email": "a@b.co"},
+     "tenant: no tenant with id or slug 'nobody'"),
     ("reverse_usage_event", "record_usage_reversal",
-     {"usage_event_id": stable_id("event", "nope", 0), "tenant_id": ACME, "reason": " ", "initiated_by_email": "a@b.co"},
+     {"usage_event_id": stable_id("event", "nope", 0), "tenant": " ", "reason": "dup", "initiated_by_email": "a@b.co"},
+     "tenant: give the tenant's slug or id"),
+    ("reverse_usage_event", "record_usage_reversal",
+     {"usage_event_id": stable_id("event", "nope", 0), "tenant": ACME, "reason": " ", "initiated_by_email": "a@b.co"},
      "reason: must say why"),
     ("reverse_usage_event", "record_usage_reversal",
-     {"usage_event_id": stable_id("event", "nope", 0), "tenant_id": ACME, "reason": "dup", "initiated_by_email": "ops"},
+     {"usage_event_id": stable_id("event", "nope", 0), "tenant": ACME, "reason": "dup", "initiated_by_email": "ops"},
      "initiated_by_email: 'ops' is not an email address"),
     ("reverse_usage_event", "record_usage_reversal",
-     {"usage_event_id": stable_id("event", "nope", 0), "tenant_id": ACME, "reason": "dup", "initiated_by_email": "a@b.co"},
+     {"usage_event_id": stable_id("event", "nope", 0), "tenant": ACME, "reason": "dup", "initiated_by_email": "a@b.co"},
      "usage_event_id: no usage event"),
     ("reverse_payment", "record_payment_reversal",
-     {"payment_id": stable_id("payment", "none"), "tenant_id": ACME, "reason": "dup", "initiated_by_email": "a@b.co"},
+     {"payment_id": stable_id("payment", "none"), "tenant": ACME, "reason": "dup", "initiated_by_email": "a@b.co"},
      "payment_id: no payment"),
 ]
 
@@ -137,7 +155,7 @@ def test_a_usage_event_of_another_tenant_is_refused(issued):
     with issued.connect() as conn:
         event_id = conn.execute("SELECT e.event_id FROM staging.usage_events e JOIN staging.deployments d "
                                 "USING (deployment_id) WHERE d.slug = 'luxor-train' LIMIT 1").fetchone()[0]
-    result = run_job(issued, "reverse_usage_event", {"usage_event_id": event_id, "tenant_id": ACME, "reason": "dup",
+    result = run_job(issued, "reverse_usage_event", {"usage_event_id": event_id, "tenant": ACME, "reason": "dup",
                                                      "initiated_by_email": "a@b.co"}, "record_usage_reversal")
     failure = next(e for e in result.all_events if e.is_step_failure).event_specific_data
     assert "does not belong to tenant" in failure.user_failure_data.description
@@ -151,3 +169,13 @@ def test_without_a_key_stripe_assets_say_so_and_do_nothing(env):
     meta = next(m for m in result.get_asset_materialization_events()
                 if m.asset_key == dg.AssetKey("stripe_invoices")).materialization.metadata
     assert meta["stripe"].value.startswith("Stripe not configured")
+
+
+
+def test_the_finders_refuse_naming_the_field(april_closed, monkeypatch, capsys):
+    monkeypatch.setenv("BILLING_WAREHOUSE_PATH", str(april_closed.warehouse_path))
+    for argv, message in ((["find-usage", "--tenant", "nobody", "--period", "2026-04"], "tenant: no tenant"),
+                          (["find-usage", "--tenant", "acme", "--period", "2026-4x"], "period: not a month"),
+                          (["find-payments", "--tenant", " "], "tenant: give a tenant slug or id")):
+        assert cli_main(argv) == 2
+        assert message in capsys.readouterr().err

@@ -165,7 +165,7 @@ def reverse_and_reissue(env, tenant_slug: str) -> None:
             "SELECT e.event_id FROM staging.usage_events e JOIN staging.deployments d USING (deployment_id) "
             "WHERE d.slug = 'bondi-api' AND e.metric = 'api_requests' AND e.occurred_at >= '2026-04-01' "
             "AND e.occurred_at < '2026-05-01' ORDER BY e.quantity DESC LIMIT 1").fetchone()[0]
-    config = {"usage_event_id": event_id, "tenant_id": stable_id("tenant", tenant_slug), "reason": "duplicate emission",
+    config = {"usage_event_id": event_id, "tenant": tenant_slug, "reason": "duplicate emission",
               "initiated_by_email": "ops@platform.example"}
     assert run_job(env, "reverse_usage_event", config, "record_usage_reversal").success
     env.month_close("2026-04-01", "2026-04-01")
