@@ -6,6 +6,7 @@
     billing-assets migrate [--status]        apply the warehouse's pending migrations (or list them)
     billing-assets find-usage --tenant acme --period 2026-04 [--metric api_requests] [--deployment acme-web]
     billing-assets find-payments --tenant acme   the ids the reverse_usage_event / reverse_payment jobs take
+    billing-assets query [NAME] [--csv]      list the saved analyst queries, or run one on the analysts' copy
 """
 
 from __future__ import annotations
@@ -167,6 +168,35 @@ def cmd_find(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_query(args: argparse.Namespace) -> int:
+    """Why a command: the saved queries ship inside the package (sql/analyst), so an installed
+    release runs them without a checkout; each is also a plain .sql file for any DuckDB client."""
+    import duckdb
+    from tabulate import tabulate
+
+    from billing_assets.sql_files import read_sql, sql_folder
+
+    saved = sorted(p.name.removesuffix(".sql") for p in sql_folder("analyst").iterdir() if p.name.endswith(".sql"))
+    if not args.name:
+        for name in saved:
+            print(f"{name:28} {read_sql(f'analyst/{name}.sql').splitlines()[0].removeprefix('-- ')}")
+        return 0
+    if args.name not in saved:
+        print(f"error: no saved query {args.name!r}; one of: {', '.join(saved)}", file=sys.stderr)
+        return 2
+    copy = locations().exports_dir / "warehouse.duckdb"
+    if not copy.exists():
+        print(f"error: {copy} does not exist: run the month close (or the demo) first", file=sys.stderr)
+        return 2
+    with duckdb.connect(str(copy), read_only=True) as conn:
+        result = conn.sql(read_sql(f"analyst/{args.name}.sql"))
+        if args.csv:
+            result.pl().write_csv(sys.stdout)
+        else:
+            print(tabulate(result.fetchall(), headers=result.columns, disable_numparse=True))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="billing-assets", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -203,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     for finder in (usage, payments):
         finder.add_argument("--limit", type=int, default=50, help="at most this many rows, newest first (50)")
         finder.set_defaults(func=cmd_find)
+    query = sub.add_parser("query", help="list the saved analyst queries (sql/analyst), or run one")
+    query.add_argument("name", nargs="?", help="the query to run (no name: list them)")
+    query.add_argument("--csv", action="store_true", help="CSV on standard output instead of a table")
+    query.set_defaults(func=cmd_query)
     args = parser.parse_args(argv)
     return args.func(args)
 

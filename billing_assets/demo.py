@@ -126,3 +126,7 @@ def _summary(where, previews, started: float, log_path) -> None:
     print(f"  Query the marts:   .venv/bin/python -c \"import duckdb; print(duckdb.connect('{analyst_copy}', "  # noqa: S608
           "read_only=True).sql('SELECT * FROM marts.monthly_pnl'))\"   (more in README: For analysts)")
     print(f"  Preview invoices:  .venv/bin/billing-assets preview --tenant {PILOT_TENANT_SLUG} --period {PILOT_MONTH}")
+    last = f"{WorldParams().periods[-1].start:%Y-%m}"
+    print(f"  Dashboard:         {(where.exports_dir / 'dashboard' / 'index.html').as_uri()}   (opens offline)")
+    print(f"  Close pack:        {where.exports_dir / 'close_pack' / f'close_pack_{last}.xlsx'}   (one per month)")
+    print("  Saved queries:     .venv/bin/billing-assets query   (lists them; `query churned_revenue` runs one)")

@@ -103,6 +103,25 @@ def copy_world(world_template: Path, root: Path) -> Env:
     return Env(root, make_resources(root))
 
 
+def close_sample_year(env: Env) -> Env:
+    """The demo's flow on the sample world: close every month as one run, issue each month, close again
+    (issued invoices stay; the marts and reports then show issued revenue). The second run's result
+    and its instance are kept on the Env (`last_result`, `instance`)."""
+    from billing_assets.sample_world import WorldParams
+
+    periods = WorldParams().periods
+    first, last = (f"{p.start:%Y-%m-%d}" for p in (periods[0], periods[-1]))
+    assert env.month_close(first, last).success
+    issue = env.defs.resolve_job_def("issue_invoices")
+    for period in periods:
+        assert issue.execute_in_process(run_config={"ops": {"issue_month_drafts": {"config": {
+            "period": period.label}}}}).success
+    env.instance = dg.DagsterInstance.ephemeral()
+    env.last_result = env.month_close(first, last, instance=env.instance)
+    assert env.last_result.success
+    return env
+
+
 @pytest.fixture
 def env(tmp_path, world_template) -> Env:
     return copy_world(world_template, tmp_path)

@@ -4,7 +4,7 @@ before it is the real code against the test's real files and local servers.
 
     python -m tests.crash_driver ROOT POINT [STRIPE_BASE STRIPE_KEY]
 
-POINT: `after-mart-commit` (margin marts committed, export files not yet written) or
+POINT: `mid-export` (the analyst exports of April half written: the first table's files, then killed) or
 `after-stripe-finalize` (the first document finalized at Stripe, not yet recorded in the warehouse).
 """
 
@@ -25,12 +25,17 @@ def main(argv: list[str]) -> None:
 
     root, point = Path(argv[0]), argv[1]
     resources = make_resources(root)
-    if point == "after-mart-commit":
-        import billing_assets.margin.assets as margin
+    if point == "mid-export":
+        import billing_assets.reports.exports as exports
 
-        margin.write_exports = _die
-        Env(root, resources).materialize(["deployment_margin", "tenant_margin", "monthly_pnl"],
-                                         partition_key="2026-04-01")
+        real_write, calls = exports._write, []
+
+        def write_once_then_die(*args, **kwargs):
+            calls.append(args)
+            return real_write(*args, **kwargs) if len(calls) == 1 else _die()
+
+        exports._write = write_once_then_die
+        Env(root, resources).materialize(["analyst_exports"], partition_key="2026-04-01")
     elif point == "after-stripe-finalize":
         import billing_assets.revenue.payments.assets as payments
         from billing_assets.revenue.payments.resources import StripeResource

@@ -1,5 +1,5 @@
 """The layout shows the flow, and a test keeps it so: imports go source -> ingest -> cogs and
-source -> metering -> invoicing -> payments, everything -> margin, never back; each area creates its
+source -> metering -> invoicing -> payments, everything -> margin -> reports, never back; each area creates its
 own `marts` views; only the invoice store writes the invoice tables; the wheel lists every package."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ LAYERS = {
     "billing_assets.revenue.invoicing": "invoicing",
     "billing_assets.revenue.payments": "payments",
     "billing_assets.margin": "margin",
+    "billing_assets.reports": "reports",
     # Gatherers: they only assemble the areas below them.
     "billing_assets.revenue": "revenue",
     "billing_assets.definitions": "top", "billing_assets.jobs": "top", "billing_assets.cli": "top",
@@ -45,6 +46,7 @@ ALLOWED = {
     "payments": {"shared", "source", "metering", "invoicing", "payments"},
     "revenue": {"shared", "metering", "invoicing", "payments"},
     "margin": {"shared", "source", "ingest", "cogs", "metering", "invoicing", "payments", "margin"},
+    "reports": {"shared", "margin", "reports"},  # reads the analysts' copy only, never an area's code
 }
 
 

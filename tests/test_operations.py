@@ -45,7 +45,9 @@ def test_network_assets_retry_and_nothing_else_does():
 
 def test_every_warehouse_step_is_in_the_duckdb_pool_and_monthly_assets_run_as_one():
     for assets_def in defs.assets:
-        assert assets_def.op.pool == "duckdb", assets_def.keys
+        # Reports read the analysts' copy, never the warehouse file: outside the pool, by design.
+        reports = {spec.group_name for spec in assets_def.specs} == {"reports"}
+        assert assets_def.op.pool == (None if reports else "duckdb"), assets_def.keys
         if assets_def.partitions_def is not None:
             assert assets_def.backfill_policy == dg.BackfillPolicy.single_run()
 
@@ -71,12 +73,15 @@ def test_every_table_asset_reports_rows_and_explains_itself():
         assert "dagster/code_references" in spec.metadata, spec.key
 
 
+DOCUMENTS = {"finance_dashboard", "close_pack"}  # files for people, not tables: no column schema
+
+
 def test_every_materialization_reports_row_count_and_column_schema(env):
     result = env.month_close("2026-04-01", "2026-04-01")
     missing = []
     for event in result.get_asset_materialization_events():
         meta = event.materialization.metadata
         for key in ("dagster/row_count", "dagster/column_schema"):
-            if key not in meta:
+            if key not in meta and not (key == "dagster/column_schema" and event.asset_key.path[0] in DOCUMENTS):
                 missing.append(f"{event.asset_key.to_user_string()} lacks {key}")
     assert not missing, missing

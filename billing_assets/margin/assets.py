@@ -1,4 +1,4 @@
-"""Cost vs revenue marts, their exports, and the month's reconciliation report."""
+"""Cost vs revenue marts (their analyst exports are the reports group's), and the month's reconciliation report."""
 
 import csv
 import io
@@ -19,7 +19,6 @@ from billing_assets.assets_common import (
     results_by_month,
     table_schema,
 )
-from billing_assets.exports import write_exports
 from billing_assets.margin.chart import revenue_cost_markdown, revenue_cost_svg
 from billing_assets.money import CURRENCY_EXPONENTS, minor_to_major
 from billing_assets.periods import Period, aware, months_in, naive
@@ -74,13 +73,13 @@ def load_reference_data(conn, fx_rates_csv: str | None) -> None:
     insert_rows(conn, "margin.fx_rates", rows)
 
 
-def month_metadata(conn, month: Period, exports: Path) -> dict[str, dict[str, object]]:
+def month_metadata(conn, month: Period, charts: Path) -> dict[str, dict[str, object]]:
     """Each mart's metadata for one month: row count, previews, and the revenue-vs-cost chart (inline
     on the page, and as an SVG kept per month in the exports)."""
     params = {"window_start": naive(month.start), "window_end": naive(month.end)}
     bars = conn.execute(read_sql("marts/chart_rows.sql"), {"month_start": params["window_start"]}).fetchall()
     title = f"Revenue vs cost per deployment, {month.label} (USD)"
-    chart_path = exports / f"deployment_margin_chart_{month.label}.svg"
+    chart_path = charts / f"deployment_margin_chart_{month.label}.svg"
     chart_path.write_text(revenue_cost_svg(title, bars))
     counts = {t: conn.execute(f"SELECT count(*) FROM margin.{t} WHERE period_start >= $window_start AND "  # noqa: S608
                               "period_start < $window_end", params).fetchone()[0] for t in MART_TABLES}
@@ -128,7 +127,7 @@ def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, wareho
     """Cost vs revenue per deployment, tenant and month, in USD (FX from the package's fx_rates.csv or run config fx_rates_csv)."""
     start, end = month_window(context)
     params = {"window_start": start, "window_end": end}
-    exports = Path(warehouse.exports_dir) / "marts"
+    charts = Path(warehouse.exports_dir) / "marts"
     with warehouse.connect() as conn:
         with transaction(conn):
             load_reference_data(conn, config.fx_rates_csv)
@@ -140,14 +139,8 @@ def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, wareho
         cost_drift = conn.execute(read_sql("marts/check_cost.sql"), params).fetchall()
         revenue_drift = conn.execute(read_sql("marts/check_revenue.sql"), params).fetchall()
         months = months_in(Period(aware(start), aware(end)))
-        for month in months:
-            for table in MART_TABLES:
-                frame = conn.sql(f"SELECT * FROM margin.{table} WHERE period_start = ? ORDER BY ALL",  # noqa: S608
-                                 params=[naive(month.start)]).pl()
-                if frame.height:
-                    write_exports(frame, exports, f"{table}_{month.label}")
-        exports.mkdir(parents=True, exist_ok=True)
-        by_month = {f"{m.start:%Y-%m-%d}": month_metadata(conn, m, exports) for m in months}
+        charts.mkdir(parents=True, exist_ok=True)
+        by_month = {f"{m.start:%Y-%m-%d}": month_metadata(conn, m, charts) for m in months}
         losses = conn.execute(read_sql("marts/negative_margin.sql"), params).fetchall()
         schemas = {t: table_schema(conn, f"margin.{t}") for t in MART_TABLES}
     if missing:
@@ -158,7 +151,7 @@ def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, wareho
         raise dg.Failure(f"no USD rate for {', '.join(f'{c} {m}' for c, m in missing)}: add them to {fx_table}",
                          allow_retries=False)
     yield from results_by_month(context, {
-        table: {"dagster/column_schema": schemas[table], "exports": dg.MetadataValue.path(str(exports))}
+        table: {"dagster/column_schema": schemas[table]}
         for table in MART_TABLES}, by_month)
     yield dg.AssetCheckResult(asset_key="deployment_margin", check_name="negative_margin", passed=not losses,
                               severity=dg.AssetCheckSeverity.WARN, metadata={

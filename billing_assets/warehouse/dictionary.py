@@ -6,8 +6,8 @@ The document stays a document; this reads its conventions: a `###` heading names
 documents (`### revenue.payments (append-only; view marts.payments)` documents both), each row
 of a markdown table documents the columns its first cell names (`a, b`, `a / b`, `(a, b)`, `a PK`,
 `table.a` in the source contract, whose tables are staged as `staging.<table>`), its last cell is
-the meaning, and "Same columns as `schema.table`" makes a section inherit another's columns. The
-first paragraph under a heading describes the table. tests/warehouse/test_data_dictionary.py
+the meaning. The first paragraph under a heading describes the table; "Same columns as
+`schema.table`" in it makes the section inherit that table's columns. tests/warehouse/test_data_dictionary.py
 fails when a warehouse column has no meaning here.
 """
 
@@ -76,16 +76,14 @@ def parse(text: str) -> dict[str, TableDoc]:
                 for name in ([f"staging.{table}"] if in_source and table else current):
                     docs.setdefault(name, TableDoc()).columns[column] = cells[-1]
             continue
-        same = SAME_AS.search(stripped)
-        if same:
-            for name in current:
-                docs[name].same_as = same.group(1)
         if not stripped:
             paragraph_done = paragraph_done or bool(docs[current[0]].description)
         elif not paragraph_done:
             for name in current:
                 docs[name].description = (docs[name].description + " " + stripped).strip()
     for doc in docs.values():
+        same = SAME_AS.search(doc.description)
+        doc.same_as = same.group(1) if same else None
         if doc.same_as in docs:
             doc.columns = {**docs[doc.same_as].columns, **doc.columns}
     return docs

@@ -10,7 +10,7 @@ import pytest
 from billing_assets.margin.assets import fx_rates_text, parse_fx_rates
 from billing_assets.margin.chart import revenue_cost_markdown, revenue_cost_svg
 from billing_assets.sample_world import WorldParams
-from tests.conftest import copy_world
+from tests.conftest import close_sample_year, copy_world
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 FIRST, LAST = (f"{p.start:%Y-%m-%d}" for p in (WorldParams().periods[0], WorldParams().periods[-1]))
@@ -18,17 +18,7 @@ FIRST, LAST = (f"{p.start:%Y-%m-%d}" for p in (WorldParams().periods[0], WorldPa
 
 @pytest.fixture(scope="module")
 def closed(tmp_path_factory, world_template):
-    """The demo's flow: month close, issue every month, month close again."""
-    env = copy_world(world_template, tmp_path_factory.mktemp("closed"))
-    assert env.month_close(FIRST, LAST).success
-    issue = env.defs.resolve_job_def("issue_invoices")
-    for period in WorldParams().periods:
-        assert issue.execute_in_process(run_config={"ops": {"issue_month_drafts": {"config": {
-            "period": period.label}}}}).success
-    env.instance = dg.DagsterInstance.ephemeral()
-    env.last_result = env.month_close(FIRST, LAST, instance=env.instance)
-    assert env.last_result.success
-    return env
+    return close_sample_year(copy_world(world_template, tmp_path_factory.mktemp("closed")))
 
 
 def test_cost_ties_to_the_bill_and_revenue_to_issued_invoices(closed):
