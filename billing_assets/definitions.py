@@ -1,6 +1,6 @@
 """The one Definitions object of the billing_assets code location.
 
-Each area (source, ingest, cogs, revenue, margin, reports) builds its own Definitions, bound to its own
+Each area (source, ingest, cogs, revenue, books, margin, reports) builds its own Definitions, bound to its own
 resources; this module only merges them and applies the cross-cutting policy once: the month-close
 job and its schedule, freshness checks, code references, and the in-process executor for every job:
 every step that writes is in the `duckdb` pool (limit 1), so steps run one at a time anyway, and a
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 
+from billing_assets.books import definitions as books
 from billing_assets.cogs import definitions as cogs
 from billing_assets.ingest import definitions as ingest
 from billing_assets.jobs import freshness_checks, freshness_sensor, month_close, month_close_schedule
@@ -21,7 +22,7 @@ from billing_assets.reports import definitions as reports
 from billing_assets.revenue import definitions as revenue
 from billing_assets.source import definitions as source
 
-AREAS = (source, ingest, cogs, revenue, margin, reports)
+AREAS = (source, ingest, cogs, revenue, books, margin, reports)
 
 
 def build_definitions(resources: Mapping[str, dg.ConfigurableResource] | None = None) -> dg.Definitions:

@@ -6,11 +6,13 @@ skipped. Nothing here is mocked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import uuid
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,7 @@ for name in ("BILLING_WAREHOUSE_PATH", "BILLING_SOURCE_URL", "BILLING_DO_EXPORT_
 os.environ["BILLING_FIRST_MONTH"] = "2024-01"
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
+from billing_assets.books.resources import FinanceResource  # noqa: E402
 from billing_assets.definitions import build_definitions  # noqa: E402
 from billing_assets.ingest.resources import DigitalOceanResource  # noqa: E402
 from billing_assets.revenue.payments.resources import StripeResource  # noqa: E402
@@ -34,6 +37,7 @@ from billing_assets.sample_world import build_world, write_export_folder  # noqa
 from billing_assets.sample_world.writer import load_source  # noqa: E402
 from billing_assets.source.resources import SourceDatabaseResource  # noqa: E402
 from billing_assets.warehouse.resource import WarehouseResource  # noqa: E402
+from tests.fakes.finance_service import FakeFinanceService  # noqa: E402
 from tests.fakes.stripe import FakeStripe  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +96,7 @@ def make_resources(root: Path, source_url: str | None = None, **digitalocean) ->
         "source_db": SourceDatabaseResource(url=source_url or f"sqlite:///{root / 'source.sqlite'}"),
         "digitalocean": DigitalOceanResource(export_dir=str(root / "digitalocean"), **digitalocean),
         "stripe": StripeResource(),
+        "finance": FinanceResource(),  # BILLING_FINANCE_TARGET's default: none
     }
 
 
@@ -120,6 +125,46 @@ def close_sample_year(env: Env) -> Env:
     env.last_result = env.month_close(first, last, instance=env.instance)
     assert env.last_result.success
     return env
+
+
+FINANCE_SECRET = "finance-shared-secret-for-tests"
+
+
+@contextlib.contextmanager
+def serve_finance() -> Iterator[FakeFinanceService]:
+    """A local finance service (tests/fakes/finance_service.py) on its own port; `.base` is its URL."""
+    from pytest_httpserver import HTTPServer
+
+    fake = FakeFinanceService(FINANCE_SECRET)
+    server = HTTPServer()
+    server.start()
+    server.expect_request(re.compile(r"^/api/.*")).respond_with_handler(fake)
+    fake.base = server.url_for("/").rstrip("/")
+    try:
+        yield fake
+    finally:
+        server.clear()
+        server.stop()
+
+
+def finance_for(fake: FakeFinanceService, secret: str = FINANCE_SECRET) -> FinanceResource:
+    return FinanceResource(target="finance-service", url=fake.base, jwt_secret=secret, timeout_s=1, max_retries=3,
+                           backoff_s=0)
+
+
+@pytest.fixture(scope="session")
+def year_finance():
+    with serve_finance() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def closed_year(tmp_path_factory, world_template, year_finance) -> Env:
+    """The sample year as the demo leaves it (closed, issued, closed again), with the books pushed to
+    `year_finance`. Built once per worker and shared, read-only, by the margin, reports and books tests."""
+    env = copy_world(world_template, tmp_path_factory.mktemp("closed-year"))
+    env.resources["finance"] = finance_for(year_finance)
+    return close_sample_year(env)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The layout shows the flow, and a test keeps it so: imports go source -> ingest -> cogs and
-source -> metering -> invoicing -> payments, everything -> margin -> reports, never back; each area creates its
+source -> metering -> invoicing -> payments/books, everything -> margin -> reports, never back; each area creates its
 own `marts` views; only the invoice store writes the invoice tables; the wheel lists every package."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ LAYERS = {
     "billing_assets.revenue.metering": "metering",
     "billing_assets.revenue.invoicing": "invoicing",
     "billing_assets.revenue.payments": "payments",
+    "billing_assets.books": "books",
     "billing_assets.margin": "margin",
     "billing_assets.reports": "reports",
     # Gatherers: they only assemble the areas below them.
@@ -45,6 +46,7 @@ ALLOWED = {
     "invoicing": {"shared", "source", "metering", "invoicing"},
     "payments": {"shared", "source", "metering", "invoicing", "payments"},
     "revenue": {"shared", "metering", "invoicing", "payments"},
+    "books": {"shared", "source", "ingest", "cogs", "metering", "invoicing", "books"},
     "margin": {"shared", "source", "ingest", "cogs", "metering", "invoicing", "payments", "margin"},
     "reports": {"shared", "margin", "reports"},  # reads the analysts' copy only, never an area's code
 }
@@ -105,7 +107,8 @@ def test_the_import_check_sees_a_back_edge(tmp_path):
 
 # Migration file (by its name after the number) -> the schema whose views it may create.
 MIGRATION_SCHEMA = {"source_staging": "staging", "ingest": "ingest", "metering": "revenue", "invoicing": "revenue",
-                    "credits": "revenue", "payments": "revenue", "cogs": "cogs", "margin": "margin"}
+                    "credits": "revenue", "payments": "revenue", "cogs": "cogs", "margin": "margin",
+                    "books": "books"}
 VIEW = re.compile(r"CREATE OR REPLACE VIEW marts\.(\w+) AS\s+SELECT .*? FROM (\w+)\.", re.S | re.I)
 
 

@@ -34,7 +34,7 @@ def test_month_close_on_the_first_targets_the_month_just_ended():
 
 def test_network_assets_retry_and_nothing_else_does():
     network = {"do_balance_snapshots", "do_billing_history", "do_resources", "do_invoices", "stripe_invoices",
-               "stripe_payments"}
+               "stripe_payments", "books_payables", "books_receivables"}
     for assets_def in defs.assets:
         for key in assets_def.keys:
             policy = assets_def.op.retry_policy

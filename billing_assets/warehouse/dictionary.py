@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 
-SCHEMAS = ("meta", "staging", "ingest", "cogs", "revenue", "margin", "marts")
+SCHEMAS = ("meta", "staging", "ingest", "cogs", "revenue", "books", "margin", "marts")
 TABLE_NAME = re.compile(rf"\b((?:{'|'.join(SCHEMAS)})\.[a-z_][a-z0-9_]*)\b")
 SAME_AS = re.compile(r"[Ss]ame columns as `?(" + TABLE_NAME.pattern[2:-2] + r")`?")
 COLUMN = re.compile(r"^(?:([a-z_][a-z0-9_]*)\.)?\(?([A-Za-z_][A-Za-z0-9_]*)")

@@ -10,15 +10,14 @@ import pytest
 from billing_assets.margin.assets import fx_rates_text, parse_fx_rates
 from billing_assets.margin.chart import revenue_cost_markdown, revenue_cost_svg
 from billing_assets.sample_world import WorldParams
-from tests.conftest import close_sample_year, copy_world
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 FIRST, LAST = (f"{p.start:%Y-%m-%d}" for p in (WorldParams().periods[0], WorldParams().periods[-1]))
 
 
-@pytest.fixture(scope="module")
-def closed(tmp_path_factory, world_template):
-    return close_sample_year(copy_world(world_template, tmp_path_factory.mktemp("closed")))
+@pytest.fixture
+def closed(closed_year):
+    return closed_year
 
 
 def test_cost_ties_to_the_bill_and_revenue_to_issued_invoices(closed):
