@@ -191,7 +191,10 @@ def test_one_off_jobs_refuse_bad_requests_in_one_line_and_are_not_retried(ui):
         failure = next(e for e in instance.all_logs(run_id) if e.dagster_event and e.dagster_event.is_step_failure)
         description = failure.dagster_event.step_failure_data.user_failure_data.description
         assert description == "tenant: no tenant with id or slug 'acme-typo' in the warehouse's snapshot"
-        time.sleep(35)  # a daemon tick: the auto re-execution would have launched a retry by now
+        # The daemon's run-retry loop decides on every failed run and says so in its log: wait for that.
+        while not any("Not retrying run" in (e.message or "") for e in instance.all_logs(run_id)):
+            assert time.time() < deadline, "the daemon never decided about retrying the refused run"
+            time.sleep(2)
         assert [r.run_id for r in instance.get_runs(dg.RunsFilter(job_name="reverse_usage_event"))] == [run_id]
     page = ui.page(f"runs/{run_id}")
     assert "tenant: no tenant with id or slug 'acme-typo'" in page and "Join the Dagster community" not in page
