@@ -102,7 +102,6 @@ def results_by_month(context: dg.AssetExecutionContext, common: Mapping[str, Map
                 **common[asset], **by_month[key][asset]}))
 
 
-
 def monthly_results(context: dg.AssetExecutionContext, common: Mapping[str, object],
                     month_metadata: Callable[[datetime, datetime], Mapping[str, object]]):
     """results_by_month for a single-asset step: `month_metadata(start, end)` (naive UTC bounds) is

@@ -92,7 +92,8 @@ def finance_dashboard(context: dg.AssetExecutionContext, warehouse: WarehouseRes
             return {"dagster/row_count": 0, "dashboard": "no margin for this month yet"}
         page, image, bars = pages[month]
         preview = base64.b64encode(image.read_bytes()).decode()
-        return {"dagster/row_count": bars, "dashboard": dg.MetadataValue.url(page.as_uri()), "dashboard_file": dg.MetadataValue.path(str(page)),
+        return {"dagster/row_count": bars, "dashboard": dg.MetadataValue.url(page.as_uri()),
+                "dashboard_file": dg.MetadataValue.path(str(page)),
                 "preview_image": dg.MetadataValue.path(str(image)),
                 "preview": dg.MetadataValue.md(f"![margin by deployment, {month}](data:image/png;base64,{preview})")}
 
