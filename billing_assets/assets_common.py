@@ -38,6 +38,12 @@ def month_window(context: dg.AssetExecutionContext) -> tuple[datetime, datetime]
     return params["window_start"], params["window_end"]
 
 
+def month_bounds(key: str) -> tuple[datetime, datetime]:
+    """A month's naive UTC bounds `[start, end)` from its partition key (`YYYY-MM-01`) or `YYYY-MM`."""
+    month = parse_month(key)
+    return month.start.replace(tzinfo=None), month.end.replace(tzinfo=None)
+
+
 def window_label(start: datetime, end: datetime) -> str:
     months = (end.year - start.year) * 12 + end.month - start.month
     return f"{start:%Y-%m}" if months == 1 else f"{start:%Y-%m}..{end:%Y-%m} ({months} months, end exclusive)"
@@ -109,8 +115,5 @@ def monthly_results(context: dg.AssetExecutionContext, common: Mapping[str, obje
     as it yields (`yield from`), never into a list first: the range's one result must be recorded
     before the months' own materializations."""
     asset = context.asset_key.to_user_string()
-    by_month = {}
-    for key in context.partition_keys:
-        month = parse_month(key)
-        by_month[key] = {asset: month_metadata(month.start.replace(tzinfo=None), month.end.replace(tzinfo=None))}
+    by_month = {key: {asset: month_metadata(*month_bounds(key))} for key in context.partition_keys}
     yield from results_by_month(context, {asset: common}, by_month)

@@ -25,6 +25,7 @@ from billing_assets.books.finance_service import FinanceServiceClient, FinanceSe
 from billing_assets.books.payloads import payable_payload, payload_sha256, receivable_payload, tax_split
 from billing_assets.books.resources import FinanceResource
 from billing_assets.partitions import monthly_partitions
+from billing_assets.periods import naive
 from billing_assets.secrets import redact
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import transaction
@@ -44,10 +45,6 @@ class Outgoing:
     total_minor: int
     tax_minor: int
     payload: dict
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def push(context: dg.AssetExecutionContext, warehouse: WarehouseResource, finance: FinanceResource, kind: str,
@@ -74,7 +71,7 @@ def push(context: dg.AssetExecutionContext, warehouse: WarehouseResource, financ
             action, remote_id = imported.action, imported.remote_id
         with warehouse.connect() as conn, transaction(conn):
             store.record_push(conn, finance.target, kind, doc.document_id, doc.period_start, remote_id, doc.currency,
-                              doc.total_minor, doc.tax_minor, digest, action, _now())
+                              doc.total_minor, doc.tax_minor, digest, action, naive(datetime.now(UTC)))
         outcomes.append((doc, action, remote_id))
     if failures:
         listed = "; ".join(f"{doc.label}: {redact(str(exc), finance.jwt_secret)}" for doc, exc in failures[:10])

@@ -2,6 +2,7 @@
 unallocated), cost per deployment that ties to the bill to the cent, and FOCUS rows for FinOps tools."""
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -96,7 +97,7 @@ def cost_line_matches(context: dg.AssetExecutionContext, config: MatchingConfig,
             [start, end, UnallocatedReason.UNKNOWN_RESOURCE, UnallocatedReason.AMBIGUOUS_NAME]).fetchall()
         schema = table_schema(conn, "cogs.cost_line_matches")
         yield from monthly_results(context, {"dagster/column_schema": schema},
-                                   lambda month_start, month_end: matches_metadata(conn, month_start, month_end))
+                                   partial(matches_metadata, conn))
     resource_lines = [m for m in matches if m.unallocated_reason not in SHARED_REASONS]
     matched = [m for m in resource_lines if m.deployment_id]
     rate = len(matched) / len(resource_lines) if resource_lines else 1.0
@@ -177,7 +178,7 @@ def deployment_costs(context: dg.AssetExecutionContext, config: AllocationConfig
         findings = conn.execute(read_sql("cogs/check_costs.sql"), params).fetchall()
         schema = table_schema(conn, "cogs.deployment_costs")
         yield from monthly_results(context, {"allocation": method, "dagster/column_schema": schema},
-                                   lambda month_start, month_end: costs_metadata(conn, month_start, month_end))
+                                   partial(costs_metadata, conn))
     yield dg.AssetCheckResult(
         check_name="totals_tie_out", passed=not findings, severity=dg.AssetCheckSeverity.ERROR,
         metadata={"findings": len(findings),

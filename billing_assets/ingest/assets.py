@@ -3,6 +3,7 @@
 import hashlib
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import dagster as dg
 import polars as pl
@@ -245,7 +246,7 @@ def _invoices(context: dg.AssetExecutionContext, digitalocean: DigitalOceanResou
                                     "the do_invoice_sensor will request the month when it appears")
             yield from monthly_results(context, {"source": source.name,
                                                  "dagster/column_schema": table_schema(conn, "ingest.do_invoices")},
-                                       lambda month_start, month_end: invoice_metadata(conn, month_start, month_end))
+                                       partial(invoice_metadata, conn))
 
 
 # --- cost lines (monthly) ----------------------------------------------------------------------

@@ -8,7 +8,6 @@ temporary name, then renamed, so a reader sees the old copy or the new one, neve
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import dagster as dg
 import duckdb
 
 from billing_assets.assets_common import DUCKDB_POOL
+from billing_assets.exports import atomic_path
 from billing_assets.warehouse import transaction
 from billing_assets.warehouse.dictionary import comment_statements
 from billing_assets.warehouse.resource import WarehouseResource
@@ -31,9 +31,8 @@ def publish_copy(warehouse: WarehouseResource) -> Path:
             for statement in comment_statements(conn):
                 conn.execute(statement)
         conn.execute("CHECKPOINT")
-    tmp = target.with_name(f".{ANALYST_COPY}.tmp")
-    shutil.copyfile(warehouse.path, tmp)
-    os.replace(tmp, target)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(warehouse.path, tmp)
     return target
 
 

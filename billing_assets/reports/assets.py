@@ -14,10 +14,10 @@ import dagster as dg
 import duckdb
 from dagster_shared.check import CheckError
 
-from billing_assets.assets_common import monthly_results
+from billing_assets.assets_common import month_bounds, monthly_results
 from billing_assets.margin.analyst_copy import ANALYST_COPY
 from billing_assets.partitions import monthly_partitions
-from billing_assets.periods import naive, parse_month
+from billing_assets.periods import naive
 from billing_assets.reports.close_pack import close_pack_tables, summary_rows, write_close_pack
 from billing_assets.reports.dashboard import write_dashboard
 from billing_assets.reports.exports import write_analyst_exports
@@ -45,11 +45,6 @@ def _months(context: dg.AssetExecutionContext) -> list[str]:
     return [key[:7] for key in context.partition_keys]
 
 
-def _bounds(month: str) -> tuple[datetime, datetime]:
-    period = parse_month(month)
-    return naive(period.start), naive(period.end)
-
-
 @dg.asset(**COMMON, kinds={"parquet", "csv"})
 def analyst_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Every mart and the invoices, invoice lines, deployment costs and reconciliation as Parquet and
@@ -57,7 +52,7 @@ def analyst_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     amounts beside the minor units, ISO dates, slugs beside ids, sorted rows."""
     folder = Path(warehouse.exports_dir) / "marts"
     with analyst_copy(warehouse) as conn:
-        written = write_analyst_exports(conn, folder, [(m, *_bounds(m)) for m in _months(context)], *ALL_MONTHS)
+        written = write_analyst_exports(conn, folder, [(m, *month_bounds(m)) for m in _months(context)], *ALL_MONTHS)
 
     def listing(files: list[tuple[Path, int]]) -> dg.MetadataValue:
         return dg.MetadataValue.md("\n".join(f"- `{path.name}`: {rows:,} rows" for path, rows in files

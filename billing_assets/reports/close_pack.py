@@ -10,7 +10,7 @@ that must tie to the Summary say so on the Cover.
 
 from __future__ import annotations
 
-import os
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,15 +20,16 @@ import duckdb
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from billing_assets.money import CURRENCY_EXPONENTS
+from billing_assets.exports import replace_atomically
+from billing_assets.money import exponent, minor_to_major
 from billing_assets.sql_files import read_sql
 
 USD_FORMAT = '"$"#,##0.00;[Red]-"$"#,##0.00'
 
 
 def major(minor, currency: str = "USD") -> Decimal:
-    """Minor units as an exact Decimal of major units (written to Excel as a number)."""
-    return Decimal(int(minor or 0)).scaleb(-CURRENCY_EXPONENTS.get(currency, 2))
+    """Minor units (None: none) as an exact Decimal of major units, written to Excel as a number."""
+    return minor_to_major(int(minor or 0), currency)
 
 
 @dataclass(frozen=True)
@@ -96,10 +97,9 @@ def _totals_by_currency(table: Table) -> list[tuple[str, dict[int, int]]]:
 
 def write_close_pack(path: Path, month: str, run_id: str, cut_off: list[tuple[str, object]],
                      checks: list[tuple[str, str]], summary: list[tuple[str, object]], tables: list[Table]) -> Path:
-    """The workbook, written to a temporary file and renamed into place."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "remove_timezone": True})
+    """The workbook, built in memory and put in place atomically (a reader sees the old one or this one)."""
+    content = io.BytesIO()  # xlsxwriter holds every cell in memory anyway; this adds only the zipped file
+    book = xlsxwriter.Workbook(content, {"strings_to_numbers": False, "remove_timezone": True})
     bold = book.add_format({"bold": True})
     title = book.add_format({"bold": True, "font_size": 16})
     header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
@@ -148,7 +148,7 @@ def write_close_pack(path: Path, month: str, run_id: str, cut_off: list[tuple[st
                 if c in table.usd:
                     sheet.write_number(r, c, major(value), usd_format)
                 elif c in table.local:
-                    sheet.write_number(r, c, major(value, currency), local_formats[CURRENCY_EXPONENTS.get(currency, 2)])
+                    sheet.write_number(r, c, major(value, currency), local_formats[exponent(currency)])
                 elif isinstance(value, datetime):
                     sheet.write_datetime(r, c, value, date_format)
                 elif value is None:
@@ -171,7 +171,6 @@ def write_close_pack(path: Path, month: str, run_id: str, cut_off: list[tuple[st
                 sheet.write(i, 0, f"Total {currency}", bold)
                 sheet.write(i, table.currency_column, currency, bold)
                 for c, total in sums.items():
-                    sheet.write_number(i, c, major(total, currency), local_formats[CURRENCY_EXPONENTS.get(currency, 2)])
+                    sheet.write_number(i, c, major(total, currency), local_formats[exponent(currency)])
     book.close()
-    os.replace(tmp, path)
-    return path
+    return replace_atomically(path, content.getvalue())

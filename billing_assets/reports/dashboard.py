@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from billing_assets.exports import replace_atomically
+from billing_assets.money import minor_to_major
 from billing_assets.sql_files import read_sql
 
 BLUE, ORANGE, GREEN, RED = "#4c78a8", "#f58518", "#54a24b", "#e45756"
@@ -23,9 +24,8 @@ BLUE, ORANGE, GREEN, RED = "#4c78a8", "#f58518", "#54a24b", "#e45756"
 
 def usd(minor: int | None) -> str:
     """US cents as `$1,234.56` (negative `-$1,234.56`)."""
-    minor = int(minor or 0)
-    sign = "-" if minor < 0 else ""
-    return f"{sign}${abs(minor) // 100:,}.{abs(minor) % 100:02d}"
+    dollars = minor_to_major(int(minor or 0), "USD")
+    return f"{'-' if dollars < 0 else ''}${abs(dollars):,}"
 
 
 def pct(value) -> str:
@@ -212,7 +212,7 @@ def render_index(headlines: list[tuple]) -> str:
 
 
 def preview_png(data: MonthData) -> bytes:
-    """The history and deployment charts as a PNG for the asset page (rendered by vl-convert, no browser)."""
+    """The margin-by-deployment chart as a PNG for the asset page (rendered by vl-convert, no browser)."""
     import vl_convert
 
     return vl_convert.vegalite_to_png(deployments_spec(data), scale=1)

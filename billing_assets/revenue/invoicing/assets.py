@@ -11,6 +11,7 @@ from billing_assets.assets_common import (
     ONE_OFF_JOB_TAGS,
     md_bullets,
     md_table,
+    month_bounds,
     month_window,
     refuse,
     results_by_month,
@@ -136,8 +137,8 @@ def invoice_findings(conn, start, end) -> dict[str, list[tuple[str, str]]]:
 
 def documents_metadata(conn, key: str, outcomes: list[tuple[str, str, str]]) -> dict[str, dict[str, object]]:
     """One month's documents for its partition's pages (tenant_invoices and tenant_invoice_lines)."""
-    month = parse_month(key)
-    params = {"window_start": month.start.replace(tzinfo=None), "window_end": month.end.replace(tzinfo=None)}
+    start, end = month_bounds(key)
+    params = {"window_start": start, "window_end": end}
     documents, drafts, corrections = conn.execute(
         "SELECT count(*), count(*) FILTER (WHERE status = 'draft'), count(*) FILTER (WHERE document_type <> "
         "'invoice') FROM revenue.tenant_invoices WHERE period_start >= $window_start AND period_start < "

@@ -1,6 +1,7 @@
 """The credit ledger asset: entries and month-end balances per grant, with the two ledger invariants."""
 
 from datetime import UTC, datetime
+from functools import partial
 
 import dagster as dg
 
@@ -69,7 +70,7 @@ def credit_ledger(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                         [[b.period_start, b.credit_grant_id, b.tenant_id, b.kind, b.granted, b.consumed, b.expired,
                           b.remaining] for b in window_balances])
         yield from monthly_results(context, {"dagster/column_schema": table_schema(conn, "revenue.credit_ledger")},
-                                   lambda month_start, month_end: ledger_metadata(conn, month_start, month_end))
+                                   partial(ledger_metadata, conn))
     negative = [b for b in window_balances if b.remaining < 0]
     unbalanced = [b for b in window_balances if b.consumed + b.expired + b.remaining != b.granted]
     for name, found in (("balances_never_negative", negative),

@@ -2,6 +2,7 @@
 
 
 from datetime import datetime
+from functools import partial
 
 import dagster as dg
 from pydantic import Field
@@ -98,7 +99,7 @@ def metered_usage(context: dg.AssetExecutionContext, config: MeteringConfig, war
         # after the range's one result (the order decides which one a partition's page shows).
         yield from monthly_results(context, {"late_usage_grace_hours": config.late_usage_grace_hours,
                                              "dagster/column_schema": schema},
-                                   lambda month_start, month_end: month_metadata(conn, month_start, month_end))
+                                   partial(month_metadata, conn))
     for name, (finding, severity, _) in CHECKS.items():
         rows = findings.get(finding, [])
         yield dg.AssetCheckResult(
