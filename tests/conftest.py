@@ -14,6 +14,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -39,6 +40,7 @@ from billing_assets.source.resources import SourceDatabaseResource  # noqa: E402
 from billing_assets.warehouse.resource import WarehouseResource  # noqa: E402
 from tests.fakes.finance_service import FakeFinanceService  # noqa: E402
 from tests.fakes.stripe import FakeStripe  # noqa: E402
+from tests.fakes.xero import FakeXero  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,10 +73,10 @@ class Env:
         return build_definitions(self.resources)
 
     def materialize(self, selection: list[str], partition_key: str | None = None, run_config=None,
-                    instance=None, raise_on_error: bool = True):
+                    instance=None, raise_on_error: bool = True, tags: dict[str, str] | None = None):
         return dg.materialize(
             list(self.defs.assets), selection=selection, partition_key=partition_key, resources=self.resources,
-            run_config=run_config, instance=instance, raise_on_error=raise_on_error)
+            run_config=run_config, instance=instance, raise_on_error=raise_on_error, tags=tags)
 
     def month_close(self, first: str, last: str, instance=None, raise_on_error: bool = True, run_config=None):
         job = self.defs.resolve_job_def("month_close")
@@ -150,6 +152,38 @@ def serve_finance() -> Iterator[FakeFinanceService]:
 def finance_for(fake: FakeFinanceService, secret: str = FINANCE_SECRET) -> FinanceResource:
     return FinanceResource(target="finance-service", url=fake.base, jwt_secret=secret, timeout_s=1, max_retries=3,
                            backoff_s=0)
+
+
+XERO_CLIENT = ("local-xero-client", "local-xero-client-secret")
+# The sample world's jurisdictions as an Australian organisation's Xero books them: AU (GST on income)
+# and EXPORT (GST-free exports) by default; custom tax rates set up for NZ's GST, the UK's VAT and
+# Japan's JCT, which the platform also charges.
+XERO_TAX_TYPES = "NZ=TAX001,GB=TAX002,JP=TAX003"
+XERO_RATES = {"TAX001": Decimal("0.15"), "TAX002": Decimal("0.20"), "TAX003": Decimal("0.10")}
+
+
+@contextlib.contextmanager
+def serve_xero(**options) -> Iterator[FakeXero]:
+    """A local Xero (tests/fakes/xero.py) on its own port; `.api` and `.token_url` are its URLs."""
+    from pytest_httpserver import HTTPServer
+
+    fake = FakeXero(*XERO_CLIENT, tax_rates=XERO_RATES, **options)
+    server = HTTPServer()
+    server.start()
+    server.expect_request(re.compile(r"^/.*")).respond_with_handler(fake)
+    fake.api, fake.token_url = server.url_for("/api.xro/2.0"), server.url_for("/connect/token")
+    try:
+        yield fake
+    finally:
+        server.clear()
+        server.stop()
+
+
+def xero_for(fake: FakeXero, **overrides) -> FinanceResource:
+    settings = {"target": "xero", "xero_client_id": XERO_CLIENT[0], "xero_client_secret": XERO_CLIENT[1],
+                "xero_api_url": fake.api, "xero_token_url": fake.token_url, "xero_tax_types": XERO_TAX_TYPES,
+                "xero_calls_per_minute": 10_000, "timeout_s": 1, "max_retries": 3, "backoff_s": 0, **overrides}
+    return FinanceResource(**settings)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ not sent); one DigitalOcean restated, or a correction re-rated, hashes different
 which the target's idempotency turns into an update of the same row.
 """
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -21,9 +20,10 @@ from billing_assets.assets_common import (
     table_schema,
 )
 from billing_assets.books import store
-from billing_assets.books.finance_service import FinanceServiceClient, FinanceServiceError
-from billing_assets.books.payloads import payable_payload, payload_sha256, receivable_payload, tax_split
+from billing_assets.books.finance_service import FinanceServiceError
+from billing_assets.books.payloads import payload_sha256, tax_split
 from billing_assets.books.resources import FinanceResource
+from billing_assets.books.targets import Outgoing, target_for
 from billing_assets.partitions import monthly_partitions
 from billing_assets.periods import naive
 from billing_assets.secrets import redact
@@ -36,50 +36,58 @@ COMMON = {"group_name": "books", "owners": ["team:finance"], "partitions_def": m
 BOOKS_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    document_id: str
-    label: str
-    period_start: datetime
-    currency: str
-    total_minor: int
-    tax_minor: int
-    payload: dict
-
-
 def push(context: dg.AssetExecutionContext, warehouse: WarehouseResource, finance: FinanceResource, kind: str,
          outgoing: list[Outgoing]) -> list[tuple[Outgoing, str, str]]:
     """Send what the target does not hold as it is now; (document, action, remote id or error) each."""
-    client = FinanceServiceClient(finance.url, finance.jwt_secret, finance.timeout_s, finance.max_retries,
-                                  finance.backoff_s)
-    send = client.import_payable if kind == "payable" else client.import_receivable
+    target = target_for(finance)
     with warehouse.connect(read_only=True) as conn:
         held = store.pushed_hashes(conn, finance.target, kind)
-    outcomes, failures = [], []
+    secrets = (finance.jwt_secret, finance.xero_client_secret)
+    outcomes, failures, to_send = [], [], []
     for doc in outgoing:
-        digest = payload_sha256(doc.payload)
+        try:
+            payload = target.payload(doc)
+        except FinanceServiceError as exc:
+            failures.append((doc, exc))
+            outcomes.append((doc, "failed", redact(str(exc), *secrets)))
+            continue
+        digest = payload_sha256(payload)
         remote = held.get(doc.document_id)
         if remote and remote[1] == digest:
-            action, remote_id = "skipped", remote[0]
+            record(warehouse, finance.target, kind, doc, remote[0], digest, "skipped")
+            outcomes.append((doc, "skipped", remote[0]))
         else:
-            try:
-                imported = send(doc.payload)
-            except FinanceServiceError as exc:
-                failures.append((doc, exc))
-                outcomes.append((doc, "failed", redact(str(exc), finance.jwt_secret)))
-                continue
-            action, remote_id = imported.action, imported.remote_id
-        with warehouse.connect() as conn, transaction(conn):
-            store.record_push(conn, finance.target, kind, doc.document_id, doc.period_start, remote_id, doc.currency,
-                              doc.total_minor, doc.tax_minor, digest, action, naive(datetime.now(UTC)))
-        outcomes.append((doc, action, remote_id))
+            to_send.append((doc, payload, digest))
+    if to_send:
+        try:
+            target.prepare([doc for doc, _, _ in to_send])
+        except FinanceServiceError as exc:
+            raise dg.Failure(f"the books could not be prepared: {redact(str(exc), *secrets)}",
+                             allow_retries=not exc.permanent) from None
+    for doc, payload, digest in to_send:
+        try:
+            imported = target.send(doc, payload, digest)
+        except FinanceServiceError as exc:
+            failures.append((doc, exc))
+            outcomes.append((doc, "failed", redact(str(exc), *secrets)))
+            continue
+        record(warehouse, finance.target, kind, doc, imported.remote_id, digest, imported.action)
+        outcomes.append((doc, imported.action, imported.remote_id))
     if failures:
-        listed = "; ".join(f"{doc.label}: {redact(str(exc), finance.jwt_secret)}" for doc, exc in failures[:10])
+        listed = "; ".join(f"{doc.label}: {redact(str(exc), *secrets)}" for doc, exc in failures[:10])
         context.log.error(f"{len(failures)} of {len(outgoing)} {kind}s did not reach the books: {listed}")
         raise dg.Failure(f"{len(failures)} {kind}(s) not in the books ({listed}); the others are recorded",
                          allow_retries=not all(exc.permanent for _, exc in failures),
                          metadata={"outcomes": dg.MetadataValue.md(_outcome_table(outcomes))})
     return outcomes
+
+
+def record(warehouse: WarehouseResource, target: str, kind: str, doc: Outgoing, remote_id: str, digest: str,
+           action: str) -> None:
+    """The target holds `doc`: recorded at once, in its own transaction, so a later failure loses nothing."""
+    with warehouse.connect() as conn, transaction(conn):
+        store.record_push(conn, target, kind, doc.document_id, doc.period_start, remote_id, doc.currency,
+                          doc.total_minor, doc.tax_minor, digest, action, naive(datetime.now(UTC)))
 
 
 def _outcome_table(outcomes: list[tuple[Outgoing, str, str]]) -> str:
@@ -131,8 +139,8 @@ def books_payables(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     outgoing = []
     for bill in bills:
         gross, _, tax = tax_split(bill.lines)
-        outgoing.append(Outgoing(bill.invoice_uuid, f"DigitalOcean {bill.invoice_id or bill.invoice_uuid}",
-                                 bill.period_start, bill.currency, gross, tax, payable_payload(bill)))
+        outgoing.append(Outgoing(bill.invoice_uuid, f"DigitalOcean {bill.invoice_id or bill.invoice_uuid}", bill,
+                                 gross, tax))
     yield from _results(context, warehouse, finance, "payable", outgoing, "payables_in_books_once")
 
 
@@ -146,6 +154,6 @@ def books_receivables(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     start, end = month_window(context)
     with warehouse.connect(read_only=True) as conn:
         documents = store.receivables(conn, start, end)
-    outgoing = [Outgoing(doc.invoice_id, doc.invoice_number, doc.period_start, doc.currency, doc.total_minor,
-                         doc.tax_minor, receivable_payload(doc)) for doc in documents]
+    outgoing = [Outgoing(doc.invoice_id, doc.invoice_number, doc, doc.total_minor, doc.tax_minor)
+                for doc in documents]
     yield from _results(context, warehouse, finance, "receivable", outgoing, "receivables_in_books_once")

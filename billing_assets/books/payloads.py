@@ -58,6 +58,7 @@ class Receivable:
     invoice_number: str
     document_type: str
     corrects_invoice_id: str | None
+    corrects_invoice_number: str | None
     tenant_id: str
     tenant_slug: str
     tenant_name: str
