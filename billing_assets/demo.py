@@ -118,8 +118,9 @@ def _summary(where, previews, started: float, log_path) -> None:
     print("Stripe: not configured (set STRIPE_API_KEY): issued invoices were not pushed, collection not tracked."
           if not os.environ.get("STRIPE_API_KEY") else "Stripe: issued invoices pushed by stripe_invoices.")
     target = (os.environ.get("BILLING_FINANCE_TARGET") or "none").strip()
-    print("Books: off (BILLING_FINANCE_TARGET=none): DigitalOcean bills and tenant documents were not pushed to "
-          "finance." if target == "none" else f"Books: payables and receivables pushed to {target}.")
+    print("Books: off (BILLING_FINANCE_TARGET=none): payables (DigitalOcean bills) and receivables (tenant "
+          "documents) were not pushed; set finance-service or xero to push them."
+          if target == "none" else f"Books: payables and receivables pushed to {target}.")
     print(f"Warehouse {where.warehouse_path}: {len(tables)} tables; analysts read the copy "
           f"{where.exports_dir / 'warehouse.duckdb'} (views in schema `marts`) and the exports in {where.exports_dir}")
     print(f"Done in {time.monotonic() - started:.0f}s.")

@@ -101,7 +101,7 @@ def _results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, fi
     with warehouse.connect(read_only=True) as conn:
         schema = table_schema(conn, "books.pushed_documents")
     if finance.target == "none":
-        note = "books off: BILLING_FINANCE_TARGET=none (set finance-service to push); nothing was pushed"
+        note = "books off: BILLING_FINANCE_TARGET=none (set finance-service or xero to push); nothing was pushed"
         context.log.info(note)
         yield from monthly_results(context, {"finance_target": "none", "books": note,
                                              "dagster/column_schema": schema}, lambda *_: {"dagster/row_count": 0})
