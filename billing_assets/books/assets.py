@@ -44,12 +44,16 @@ def push(context: dg.AssetExecutionContext, warehouse: WarehouseResource, financ
         held = store.pushed_hashes(conn, finance.target, kind)
     secrets = (finance.jwt_secret, finance.xero_client_secret)
     outcomes, failures, to_send = [], [], []
+
+    def failed(doc: Outgoing, exc: FinanceServiceError) -> None:
+        failures.append((doc, exc))
+        outcomes.append((doc, "failed", redact(str(exc), *secrets)))
+
     for doc in outgoing:
         try:
             payload = target.payload(doc)
         except FinanceServiceError as exc:
-            failures.append((doc, exc))
-            outcomes.append((doc, "failed", redact(str(exc), *secrets)))
+            failed(doc, exc)
             continue
         digest = payload_sha256(payload)
         remote = held.get(doc.document_id)
@@ -68,11 +72,12 @@ def push(context: dg.AssetExecutionContext, warehouse: WarehouseResource, financ
         try:
             imported = target.send(doc, payload, digest)
         except FinanceServiceError as exc:
-            failures.append((doc, exc))
-            outcomes.append((doc, "failed", redact(str(exc), *secrets)))
+            failed(doc, exc)
             continue
         record(warehouse, finance.target, kind, doc, imported.remote_id, digest, imported.action)
         outcomes.append((doc, imported.action, imported.remote_id))
+    for note in target.notes:
+        context.log.warning(note)
     if failures:
         listed = "; ".join(f"{doc.label}: {redact(str(exc), *secrets)}" for doc, exc in failures[:10])
         context.log.error(f"{len(failures)} of {len(outgoing)} {kind}s did not reach the books: {listed}")

@@ -41,6 +41,8 @@ class Outgoing:
 
 
 class Target(Protocol):
+    notes: list[str]  # what the operator should know that is not a failure
+
     def payload(self, doc: Outgoing) -> dict: ...
 
     def prepare(self, docs: list[Outgoing]) -> None: ...
@@ -50,6 +52,7 @@ class Target(Protocol):
 
 class FinanceServiceTarget:
     def __init__(self, finance: FinanceResource):
+        self.notes: list[str] = []
         self._client = FinanceServiceClient(finance.url, finance.jwt_secret, finance.timeout_s, finance.max_retries,
                                             finance.backoff_s)
 
@@ -77,6 +80,7 @@ class XeroTarget:
             timeout_s=finance.timeout_s, max_retries=finance.max_retries, backoff_s=finance.backoff_s,
             calls_per_minute=finance.xero_calls_per_minute))
         self.books = XeroBooks(self.client)
+        self.notes = self.books.notes
 
     @staticmethod
     def _contact(doc: Outgoing) -> dict:

@@ -222,3 +222,19 @@ def test_faults_heal_on_rerun_without_a_duplicate(closed_copy):
             skipped = conn.execute("SELECT count(*) FROM books.push_log WHERE target = 'xero' AND action = 'skipped'"
                                    ).fetchone()[0]
         assert skipped == len(landed)  # what landed the first time was not sent again
+
+
+def test_a_credit_note_for_a_paid_invoice_stays_on_the_account_and_says_so():
+    with serve_xero() as fake:
+        invoice = receivable("INV-8", "AU", [("plan_base", 5000)], 500)
+        note = receivable("CN-8", "AU", [("plan_base", -1000)], -100, doc_type="credit_note",
+                          corrects=("id-INV-8", "INV-8"))
+        for doc in (invoice, note):
+            if doc is note:
+                fake.held("ACCREC")["INV-8"]["AmountDue"] = Decimal(0)  # paid in Xero meanwhile
+            target = XeroTarget(xero_for(fake))
+            outgoing = Outgoing(doc.invoice_id, doc.invoice_number, doc, doc.total_minor, doc.tax_minor)
+            target.prepare([outgoing])
+            target.send(outgoing, target.payload(outgoing), "digest")
+        assert fake.held("ACCRECCREDIT")["CN-8"]["RemainingCredit"] == Decimal("11.00")
+        assert target.notes == ["CN-8: INV-8 is already paid; the credit stays on the account"]
