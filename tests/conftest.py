@@ -133,20 +133,26 @@ FINANCE_SECRET = "finance-shared-secret-for-tests"
 
 
 @contextlib.contextmanager
-def serve_finance() -> Iterator[FakeFinanceService]:
-    """A local finance service (tests/fakes/finance_service.py) on its own port; `.base` is its URL."""
+def serve_locally(handler, pattern: str) -> Iterator[str]:
+    """`handler` answering every request whose path matches `pattern`, on its own port; yields the base URL."""
     from pytest_httpserver import HTTPServer
 
-    fake = FakeFinanceService(FINANCE_SECRET)
     server = HTTPServer()
     server.start()
-    server.expect_request(re.compile(r"^/api/.*")).respond_with_handler(fake)
-    fake.base = server.url_for("/").rstrip("/")
+    server.expect_request(re.compile(pattern)).respond_with_handler(handler)
     try:
-        yield fake
+        yield server.url_for("/").rstrip("/")
     finally:
         server.clear()
         server.stop()
+
+
+@contextlib.contextmanager
+def serve_finance() -> Iterator[FakeFinanceService]:
+    """A local finance service (tests/fakes/finance_service.py) on its own port; `.base` is its URL."""
+    fake = FakeFinanceService(FINANCE_SECRET)
+    with serve_locally(fake, r"^/api/.*") as fake.base:
+        yield fake
 
 
 def finance_for(fake: FakeFinanceService, secret: str = FINANCE_SECRET) -> FinanceResource:
@@ -165,18 +171,10 @@ XERO_RATES = {"TAX001": Decimal("0.15"), "TAX002": Decimal("0.20"), "TAX003": De
 @contextlib.contextmanager
 def serve_xero(**options) -> Iterator[FakeXero]:
     """A local Xero (tests/fakes/xero.py) on its own port; `.api` and `.token_url` are its URLs."""
-    from pytest_httpserver import HTTPServer
-
     fake = FakeXero(*XERO_CLIENT, tax_rates=XERO_RATES, **options)
-    server = HTTPServer()
-    server.start()
-    server.expect_request(re.compile(r"^/.*")).respond_with_handler(fake)
-    fake.api, fake.token_url = server.url_for("/api.xro/2.0"), server.url_for("/connect/token")
-    try:
+    with serve_locally(fake, r"^/.*") as base:
+        fake.api, fake.token_url = f"{base}/api.xro/2.0", f"{base}/connect/token"
         yield fake
-    finally:
-        server.clear()
-        server.stop()
 
 
 def xero_for(fake: FakeXero, **overrides) -> FinanceResource:

@@ -273,4 +273,4 @@ class XeroBooks:
                             body={"Allocations": [{"Amount": decimal_number(amount), "Date": doc.body["Date"],
                                                    "Invoice": {"InvoiceID": invoice["InvoiceID"]}}]},
                             idempotency_key=f"allocate-{credit_note['CreditNoteID']}-{invoice['InvoiceID']}")
-        invoice["AmountDue"] = float(money(invoice.get("AmountDue", invoice["Total"])) - amount)
+        invoice["AmountDue"] = money(invoice.get("AmountDue", invoice["Total"])) - amount

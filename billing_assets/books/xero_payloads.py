@@ -23,9 +23,10 @@ from decimal import Decimal
 
 from billing_assets.books.payloads import Payable, Receivable
 from billing_assets.money import minor_to_major
+from billing_assets.revenue.invoicing.documents import PAYMENT_TERMS_DAYS
 
 DIGITALOCEAN_CONTACT = {"ContactNumber": "digitalocean", "Name": "DigitalOcean LLC"}
-PAYMENT_TERMS = timedelta(days=14)  # the tenant's terms, as on the Stripe invoice (days_until_due)
+PAYMENT_TERMS = timedelta(days=PAYMENT_TERMS_DAYS)  # the tenant's terms, as on the Stripe invoice
 # Xero AU tax types that carry no tax: a document that charged tax cannot map to one, and one that
 # charged none cannot map to a taxed type.
 ZERO_RATED = {"EXEMPTEXPORT", "EXEMPTOUTPUT", "EXEMPTEXPENSES", "EXEMPTCAPITAL", "BASEXCLUDED", "INPUTTAXED",

@@ -19,6 +19,7 @@ from billing_assets.money import canonical
 from billing_assets.periods import Period
 from billing_assets.revenue.invoicing.rating import LineKind, LineTotals, Quote, RatedLine, correction
 
+PAYMENT_TERMS_DAYS = 14  # an issued invoice is due this many days after issue (Stripe and the books)
 INVOICE_NAMESPACE = uuid.UUID("0c5b2a7e-9d1f-4e57-8a3c-6b2f1d9e4a70")
 # Line fields added after documents were first issued: left out of the content hash while empty, so a
 # document issued before they existed still hashes as it did.

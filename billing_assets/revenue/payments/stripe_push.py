@@ -25,7 +25,7 @@ from typing import TypeVar
 
 import stripe
 
-from billing_assets.revenue.invoicing.documents import Document, DocumentType
+from billing_assets.revenue.invoicing.documents import PAYMENT_TERMS_DAYS, Document, DocumentType
 from billing_assets.secrets import checked_secret, redact
 
 PAYMENT_NAMESPACE = uuid.UUID("c4a9e2f1-7b3d-4c58-a6e0-1f2d3b4c5e6a")  # payment ids: uuid5 of the Stripe invoice
@@ -156,7 +156,7 @@ def push_invoice(client: stripe.StripeClient, doc: Document, customer: str) -> s
     invoice = find_invoice(client, customer, doc.invoice_id) or once(
         lambda options: client.v1.invoices.create({
             "customer": customer, "currency": currency, "collection_method": "send_invoice",
-            "days_until_due": 14, "auto_advance": False, "pending_invoice_items_behavior": "exclude",
+            "days_until_due": PAYMENT_TERMS_DAYS, "auto_advance": False, "pending_invoice_items_behavior": "exclude",
             "description": doc.invoice_number,
             "metadata": {"invoice_id": doc.invoice_id, "invoice_number": doc.invoice_number,
                          "tenant_id": doc.tenant.tenant_id}}, options),
