@@ -1,10 +1,10 @@
 """Cost of goods on the sample world: every month ties to the DigitalOcean invoice to the cent."""
 
 
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import duckdb
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
@@ -151,16 +151,19 @@ def validator_defect(rule: str) -> bool:
             or rule in {f"CostAndUsage-D-0{n}-C" for n in (46, 47, 48, 50, 51, 52, 54, 55, 56)})
 
 
-def test_focus_rows_pass_the_finops_foundation_validator(closed):
+def test_focus_rows_pass_the_finops_foundation_validator(closed, tmp_path):
+    """Every month's export at once: the validator's rules are per row or per column, so the ten
+    months in one file fail exactly where one of them would (and the validator starts once, not ten
+    times: ~9 s against ~90 s)."""
     python = python_312()
     if python is None:
         pytest.skip("focus-validator needs Python >= 3.12, and this machine has none")
     venv = ensure_venv(python)
     files = sorted((closed.root / "exports" / "focus").glob("focus_cost_rows_2026-*.parquet"))
     assert len(files) == 10
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(zip(files, pool.map(lambda f: run(venv, f), files), strict=True))
-    for path, (failed, (total, passed, _, _), output) in results.items():
-        unexpected = sorted(rule for rule in failed if not validator_defect(rule))
-        assert not unexpected, f"{path.name}: {unexpected}\n{output[-3000:]}"
-        assert passed >= 220, (path.name, total, passed)
+    every_month = tmp_path / "focus_cost_rows_2026.parquet"
+    pl.concat([pl.read_parquet(f) for f in files]).write_parquet(every_month)
+    failed, (total, passed, _, _), output = run(venv, every_month)
+    unexpected = sorted(rule for rule in failed if not validator_defect(rule))
+    assert not unexpected, f"{unexpected}\n{output[-3000:]}"
+    assert passed >= 220, (total, passed)
