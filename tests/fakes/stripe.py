@@ -18,12 +18,20 @@ Behaviours (each one a way a push can go wrong, so each is here on purpose):
   `refund_amount` or `out_of_band_amount`, and `credit_amount` goes to the customer's balance; an
   open invoice left owing nothing is paid.
 - `pay(invoice, amount)` may pay part of an invoice.
+- Events (`GET /v1/events`): every change of an invoice, charge, dispute or credit note appends an
+  event holding a snapshot of the object (`data.object`), as Stripe does. Listed newest first with
+  `types[]`, `created[gte]`, `limit` and `starting_after`. Events are retained for `event_ttl_s`
+  (Stripe: 30 days); older ones are no longer listed.
 
 Test hooks: `advance(seconds)` moves the clock (past the key window: `advance(DAY + 1)`);
 `stall_after(path, s)` does the work and then sleeps past the client's timeout (a lost answer);
 `fail_after(path)` does the work and answers 500, `fail_before(path)` answers 500 without acting
 (both saved for the key, as Stripe saves any request that started executing); `before(path, fn)`
 runs `fn(path)` just before the next matching request (another actor moving first).
+`fail_payment(invoice)`, `refund(invoice, amount)` and `dispute(invoice, status)` are the tenant's
+bank and card network acting; `shuffle_event_pages = True` lists events out of created order across
+pages (Stripe promises no order between events of the same second); `repeat_event(id)` lists that
+event once more on the next page read (a replay).
 """
 
 from __future__ import annotations
@@ -37,7 +45,6 @@ from collections.abc import Callable
 from werkzeug import Request, Response
 
 DAY = 24 * 3600
-START = 1780000000
 
 
 def unflatten(pairs: list[tuple[str, str]]) -> dict:
@@ -61,16 +68,20 @@ def unflatten(pairs: list[tuple[str, str]]) -> dict:
 
 
 class FakeStripe:
-    def __init__(self, api_key: str, key_ttl_s: int = DAY, search_lag_s: int = 5) -> None:
+    def __init__(self, api_key: str, key_ttl_s: int = DAY, search_lag_s: int = 5, event_ttl_s: int = 30 * DAY) -> None:
         self.api_key = api_key
         self.key_ttl_s, self.search_lag_s = key_ttl_s, search_lag_s
-        self.clock = START
+        self.clock = int(time.time())  # Stripe's clock is the real one; advance() moves it on
         self.objects: dict[str, dict[str, dict]] = defaultdict(dict)
         self.idempotency: dict[str, tuple[int, str, int, str]] = {}  # key -> (saved at, request, status, body)
         self.counters: dict[str, int] = defaultdict(int)
         self.posts_without_key: list[str] = []
         self.hooks: list[tuple[str, str, object]] = []  # (kind, path pattern, argument), each used once
         self.requests: list[tuple[str, str]] = []
+        self.events: list[dict] = []
+        self.event_ttl_s = event_ttl_s
+        self.shuffle_event_pages = False
+        self.repeats: list[str] = []
 
     # -- test hooks -------------------------------------------------------------------------------
     def advance(self, seconds: int) -> None:
@@ -95,14 +106,69 @@ class FakeStripe:
                 return argument if argument is not None else True
         return None
 
-    def pay(self, invoice_id: str, amount: int | None = None, at: int = START) -> None:
+    def emit(self, kind: str, obj: dict) -> dict:
+        """Stripe's record of a change: a snapshot of the object as it is now."""
+        self.counters["evt"] += 1
+        event = {"id": f"evt_test{self.counters['evt']:06d}", "object": "event", "type": kind, "created": self.clock,
+                 "livemode": False, "api_version": "2025-01-27", "pending_webhooks": 0,
+                 "data": {"object": json.loads(json.dumps(obj))}}
+        self.events.append(event)
+        return event
+
+    def _charge(self, invoice: dict, amount: int, status: str) -> dict:
+        charge = {"id": self._id("ch"), "object": "charge", "created": self.clock, "amount": amount,
+                  "amount_refunded": 0, "currency": invoice["currency"], "customer": invoice["customer"],
+                  "invoice": invoice["id"], "status": status, "paid": status == "succeeded", "refunded": False,
+                  "failure_message": "Your card was declined." if status == "failed" else None}
+        self.objects["charge"][charge["id"]] = charge
+        return charge
+
+    def pay(self, invoice_id: str, amount: int | None = None, at: int | None = None) -> None:
         """The tenant pays `amount` (all that remains by default); paid in full moves it to paid."""
         invoice = self.objects["invoice"][invoice_id]
         amount = invoice["amount_remaining"] if amount is None else amount
         invoice["amount_paid"] += amount
         invoice["amount_remaining"] -= amount
+        self.emit("charge.succeeded", self._charge(invoice, amount, "succeeded"))
         if invoice["amount_remaining"] == 0:
-            invoice.update(status="paid", status_transitions={**invoice["status_transitions"], "paid_at": at})
+            invoice.update(status="paid", status_transitions={**invoice["status_transitions"],
+                                                              "paid_at": self.clock if at is None else at})
+            self.emit("invoice.paid", invoice)
+        else:
+            self.emit("invoice.updated", invoice)
+
+    def fail_payment(self, invoice_id: str) -> None:
+        """An attempt to collect the invoice is declined: a failed charge, the invoice stays open."""
+        invoice = self.objects["invoice"][invoice_id]
+        invoice["attempt_count"] = invoice.get("attempt_count", 0) + 1
+        self.emit("charge.failed", self._charge(invoice, invoice["amount_remaining"], "failed"))
+        self.emit("invoice.payment_failed", invoice)
+
+    def _paid_charge(self, invoice_id: str) -> dict:
+        return next(c for c in reversed(list(self.objects["charge"].values()))
+                    if c["invoice"] == invoice_id and c["status"] == "succeeded")
+
+    def refund(self, invoice_id: str, amount: int | None = None) -> None:
+        """Money goes back to the tenant from the invoice's last successful charge (the invoice stays paid)."""
+        charge = self._paid_charge(invoice_id)
+        charge["amount_refunded"] += charge["amount"] - charge["amount_refunded"] if amount is None else amount
+        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        self.emit("charge.refunded", charge)
+
+    def dispute(self, invoice_id: str, status: str = "needs_response") -> dict:
+        """The cardholder disputes the invoice's last charge; later calls move the dispute on (won, lost)."""
+        charge = self._paid_charge(invoice_id)
+        existing = next((d for d in self.objects["dispute"].values() if d["charge"] == charge["id"]), None)
+        if existing is None:
+            existing = {"id": self._id("du"), "object": "dispute", "created": self.clock, "amount": charge["amount"],
+                        "currency": charge["currency"], "charge": charge["id"], "reason": "fraudulent",
+                        "status": status}
+            self.objects["dispute"][existing["id"]] = existing
+            self.emit("charge.dispute.created", existing)
+            return existing
+        existing["status"] = status
+        self.emit("charge.dispute.closed" if status in ("won", "lost") else "charge.dispute.updated", existing)
+        return existing
 
     def finalize(self, invoice_id: str) -> dict:
         invoice = self.objects["invoice"][invoice_id]
@@ -113,6 +179,7 @@ class FakeStripe:
                        status_transitions={"finalized_at": self.clock, "paid_at": None})
         customer["balance"] += applied
         invoice["ending_balance"] = customer["balance"]
+        self.emit("invoice.finalized", invoice)
         return invoice
 
     def items_of(self, invoice_id: str) -> list[dict]:
@@ -139,6 +206,30 @@ class FakeStripe:
             data = data[ids.index(args["starting_after"]) + 1:]
         limit = int(args.get("limit", 10))
         return self._json({"object": "list", "data": data[:limit], "has_more": len(data) > limit, "url": path})
+
+    def _events(self, path: str, args) -> Response:
+        """Newest first; with `shuffle_event_pages` each page comes back in a scrambled order (a page
+        still holds the right events); `repeat_event` slips an already listed event into the next page."""
+        types = set(args.getlist("types[]"))
+        since = max(int(args.get("created[gte]", 0)), self.clock - self.event_ttl_s)
+        data = [e for e in sorted(self.events, key=lambda e: (e["created"], e["id"]), reverse=True)
+                if e["created"] >= since and (not types or e["type"] in types)]
+        if args.get("starting_after"):
+            ids = [e["id"] for e in data]
+            data = data[ids.index(args["starting_after"]) + 1:]
+        limit = int(args.get("limit", 10))
+        page, has_more = data[:limit], len(data) > limit
+        cursor = page[-1]["id"] if page else None  # the page's last event in Stripe's order, whatever is shown
+        if self.shuffle_event_pages:
+            page = page[1::2] + page[0::2]
+        while self.repeats:
+            page = page + [next(e for e in self.events if e["id"] == self.repeats.pop())]
+        if cursor and page and page[-1]["id"] != cursor:  # the SDK pages on from the last listed object
+            page = [e for e in page if e["id"] != cursor] + [next(e for e in self.events if e["id"] == cursor)]
+        return self._json({"object": "list", "data": page, "has_more": has_more, "url": path})
+
+    def repeat_event(self, event_id: str) -> None:
+        self.repeats.append(event_id)
 
     def _search(self, kind: str, query: str) -> Response:
         match = re.search(r"metadata\['(\w+)'\]:'([^']*)'", query)
@@ -190,6 +281,8 @@ class FakeStripe:
                 "email" not in args or o["email"] == args["email"]))
         if path == "/v1/invoices":
             return self._list("invoice", path, args, lambda o: o["customer"] == args.get("customer", o["customer"]))
+        if path == "/v1/events":
+            return self._events(path, args)
         if path == "/v1/invoiceitems":
             return self._list("invoiceitem", path, args, lambda o: o["invoice"] == args.get("invoice", o["invoice"]))
         if path == "/v1/credit_notes":
@@ -261,4 +354,6 @@ class FakeStripe:
         if invoice["status"] == "open" and invoice["amount_remaining"] == 0:  # nothing left to pay: settled
             invoice.update(status="paid", status_transitions={**invoice["status_transitions"], "paid_at": self.clock})
         self.objects["customer"][invoice["customer"]]["balance"] -= int(params.get("credit_amount", 0))
+        self.emit("credit_note.created", note)
+        self.emit("invoice.paid" if invoice["status"] == "paid" and pre else "invoice.updated", invoice)
         return self._json(note)

@@ -1,15 +1,14 @@
 """Stripe invoicing and collection, and the double-entry journal."""
 
-import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import dagster as dg
-import polars as pl
 import stripe as stripe_sdk
 
-from billing_assets.assets_common import DUCKDB_POOL, md_bullets, table_schema
+from billing_assets.assets_common import DUCKDB_POOL, md_bullets, md_table, table_schema
 from billing_assets.revenue.invoicing import store
+from billing_assets.revenue.payments import stripe_pull
 from billing_assets.revenue.payments.journal import (
     document_postings,
     payment_postings,
@@ -19,7 +18,6 @@ from billing_assets.revenue.payments.journal import (
 from billing_assets.revenue.payments.resources import StripeResource
 from billing_assets.revenue.payments.stripe_push import (
     ACCOUNT_ERRORS,
-    PAYMENT_NAMESPACE,
     PushRefused,
     is_permanent,
     make_client,
@@ -28,18 +26,13 @@ from billing_assets.revenue.payments.stripe_push import (
 )
 from billing_assets.secrets import SecretError
 from billing_assets.sql_files import read_sql
-from billing_assets.warehouse import insert_rows, markdown_preview, registered, transaction
+from billing_assets.warehouse import insert_rows, markdown_preview, transaction
 from billing_assets.warehouse.resource import WarehouseResource
 
 COMMON = {"group_name": "revenue", "owners": ["team:billing"]}
 NOT_CONFIGURED = "Stripe not configured (STRIPE_API_KEY unset): nothing was pushed or pulled"
 FAILURES_SHOWN = 20  # in the failure's message; the metadata lists every one
 STRIPE_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
-
-PAYMENT_COLUMNS = {"payment_id": pl.String, "invoice_id": pl.String, "tenant_id": pl.String,
-                   "stripe_invoice_id": pl.String, "amount_minor": pl.Int64, "currency": pl.String,
-                   "paid_at": pl.Datetime("us"), "recorded_at": pl.Datetime("us")}
-
 
 def _table_metadata(warehouse: WarehouseResource, table: str) -> dict:
     with warehouse.connect() as conn:
@@ -49,29 +42,6 @@ def _table_metadata(warehouse: WarehouseResource, table: str) -> dict:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def customer_credit_applied(invoice) -> int:
-    """Credit from the tenant's Stripe balance (a post-payment credit note) that Stripe applied to
-    this invoice at finalization, lowering its amount_due: balances are negative when in credit."""
-    ending = getattr(invoice, "ending_balance", None)
-    return 0 if ending is None else ending - (getattr(invoice, "starting_balance", None) or 0)
-
-
-def collected_payments(fetched: list, recorded: dict[str, tuple[int, int]], now: datetime) -> pl.DataFrame:
-    """What Stripe reports paid beyond the payments we hold becomes one more payment: a partial
-    payment is recorded when seen, and the rest when it comes. The first payment of an invoice keeps
-    the id it always had (uuid5 of the Stripe invoice), so a payment recorded before stays the one."""
-    rows = []
-    for (invoice_id, stripe_id, tenant_id, currency), inv in fetched:
-        held, count = recorded.get(stripe_id, (0, 0))
-        if inv.amount_paid > held:
-            name = f"payment/{stripe_id}" + (f"/{count}" if count else "")
-            paid_at = (datetime.fromtimestamp(inv.status_transitions.paid_at, UTC).replace(tzinfo=None)
-                       if inv.status == "paid" and inv.status_transitions.paid_at else now)
-            rows.append([str(uuid.uuid5(PAYMENT_NAMESPACE, name)), invoice_id, tenant_id, stripe_id,
-                         inv.amount_paid - held, currency, paid_at, now])
-    return pl.DataFrame(rows, schema=PAYMENT_COLUMNS, orient="row")
 
 
 @contextmanager
@@ -144,15 +114,34 @@ def stripe_invoices(context: dg.AssetExecutionContext, stripe: StripeResource, w
         "pushed_documents": pushed_md})
 
 
+def _drift_check(conn) -> dg.AssetCheckResult:
+    drift = conn.execute(read_sql("payments/check_payment_drift.sql")).fetchall()
+    return dg.AssetCheckResult(check_name="no_payment_drift", passed=not drift, severity=dg.AssetCheckSeverity.ERROR,
+                               metadata={"findings": len(drift), "details": dg.MetadataValue.md(
+                                   md_bullets([f"{k}: {s} ({a})" for k, s, a in drift]))})
+
+
+def _collection_metadata(conn) -> dict:
+    statuses = dict(conn.execute("SELECT status, count(*) FROM revenue.stripe_invoice_status GROUP BY 1").fetchall())
+    counts = conn.execute(
+        "SELECT (SELECT count(*) FROM revenue.payments), (SELECT count(*) FROM revenue.payment_failures), "
+        "(SELECT count(*) FROM revenue.stripe_refunds), (SELECT count(*) FROM revenue.stripe_disputes "
+        "WHERE status NOT IN ('won', 'lost', 'warning_closed'))").fetchone()
+    return {"payments": counts[0], "payment_failures": counts[1], "refunds": counts[2], "open_disputes": counts[3],
+            "stripe_statuses": dg.MetadataValue.json(statuses)}
+
+
 @dg.asset(**COMMON, kinds={"stripe", "duckdb"}, pool=DUCKDB_POOL, retry_policy=STRIPE_RETRY,
           deps=[stripe_invoices],
           check_specs=[dg.AssetCheckSpec("no_payment_drift", asset="stripe_payments",
                                          description="Issued invoices without a Stripe counterpart, payments without "
                                                      "an invoice, amount mismatches: each listed.")])
 def stripe_payments(context: dg.AssetExecutionContext, stripe: StripeResource, warehouse: WarehouseResource):
-    """Invoice and payment status pulled from Stripe (paid, open, uncollectible, void); what Stripe
-    reports paid beyond the payments held is recorded as a payment (partial ones too), and an
-    invoice Stripe reports paid becomes paid here unless one of its payments was reversed."""
+    """Collection read from Stripe's events since the stored cursor (stripe_events.py has the rules):
+    each event applied once, in created order; invoice states, payments (partial ones too), failed
+    attempts, refunds and disputes recorded with the event as evidence, and the cursor moved, in one
+    transaction. API calls follow the events, not the invoices. The first sync (no cursor), and a
+    cursor older than Stripe keeps events, lists every invoice by customer instead."""
     if not stripe.configured:
         context.log.info(NOT_CONFIGURED)
         yield dg.MaterializeResult(metadata={"stripe": NOT_CONFIGURED,
@@ -160,37 +149,65 @@ def stripe_payments(context: dg.AssetExecutionContext, stripe: StripeResource, w
         yield dg.AssetCheckResult(check_name="no_payment_drift", passed=True, metadata={"stripe": NOT_CONFIGURED})
         return
     with warehouse.connect() as conn:
-        pushed = conn.execute("SELECT s.invoice_id, s.stripe_object_id, s.tenant_id, s.currency FROM "
-                              "revenue.stripe_documents s WHERE s.object_type = 'invoice' ORDER BY 1").fetchall()
+        ours, cursor = stripe_pull.load_ours(conn)
+        customers = [r[0] for r in conn.execute("SELECT DISTINCT stripe_customer_id FROM revenue.stripe_documents "
+                                                "ORDER BY 1").fetchall()]
+    now = _now()
     with stripe_errors(stripe.api_key):
         client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
-        fetched = [(row, client.v1.invoices.retrieve(row[1])) for row in pushed]
-    now = _now()
+        if cursor is None or (cursor[0] is not None and cursor[0] < now - stripe_pull.EVENTS_RETAINED):
+            changes, found, calls, cursor = stripe_pull.full_reconcile(client, ours, customers, now)
+            mode, read = "full_reconcile", {"invoices_differing": len({f[0] for f in found})}
+        else:
+            changes, events, calls, cursor = stripe_pull.sync_events(client, ours, cursor, now)
+            mode, read = "events", {"events_read": events, "events_applied": len(changes.events),
+                                    "replays_ignored": changes.replays}
     with warehouse.connect() as conn:
         with transaction(conn):
-            conn.execute("DELETE FROM revenue.stripe_invoice_status")
-            insert_rows(conn, "revenue.stripe_invoice_status", [
-                [stripe_id, invoice_id, inv.status, inv.total, inv.amount_due, inv.amount_paid, inv.amount_remaining,
-                 getattr(inv, "pre_payment_credit_notes_amount", 0), getattr(inv, "post_payment_credit_notes_amount", 0),
-                 customer_credit_applied(inv), now]
-                for (invoice_id, stripe_id, _, _), inv in fetched])
-            recorded = {r[0]: (r[1], r[2]) for r in conn.execute(
-                "SELECT stripe_invoice_id, sum(amount_minor), count(*) FROM revenue.payments GROUP BY 1").fetchall()}
-            with registered(conn, "collected", collected_payments(fetched, recorded, now)):
-                conn.execute("INSERT INTO revenue.payments SELECT * FROM collected")
-            store.mark_paid(conn, [r[0] for r in conn.execute(
-                "SELECT s.invoice_id FROM revenue.stripe_invoice_status s WHERE s.status = 'paid' AND s.invoice_id "
-                "NOT IN (SELECT p.invoice_id FROM revenue.payments p JOIN revenue.payment_reversals USING (payment_id)) "
-                "ORDER BY 1").fetchall()])
-            store.void_documents(conn, [r[0] for r in conn.execute(
-                "SELECT invoice_id FROM revenue.stripe_invoice_status WHERE status = 'void' ORDER BY 1").fetchall()])
-        drift = conn.execute(read_sql("payments/check_payment_drift.sql")).fetchall()
-        statuses = dict(conn.execute("SELECT status, count(*) FROM revenue.stripe_invoice_status GROUP BY 1").fetchall())
-        payments = conn.execute("SELECT count(*) FROM revenue.payments").fetchone()[0]
-    yield dg.MaterializeResult(metadata={"payments": payments, "stripe_statuses": dg.MetadataValue.json(statuses),
-                                         **_table_metadata(warehouse, "revenue.stripe_invoice_status")})
-    yield dg.AssetCheckResult(check_name="no_payment_drift", passed=not drift, severity=dg.AssetCheckSeverity.ERROR,
-                              metadata={"findings": len(drift), "details": dg.MetadataValue.md(md_bullets([f"{k}: {s} ({a})" for k, s, a in drift]))})
+            stripe_pull.write(conn, changes, cursor, mode, now)
+        context.log.info(f"{mode}: {calls} Stripe API calls for {len(ours.documents)} invoices pushed; {read}")
+        yield dg.MaterializeResult(metadata={
+            "mode": mode, "api_calls": calls, "invoices_pushed": len(ours.documents), **read,
+            "cursor": str(cursor[0]) if cursor[0] else "none", **_collection_metadata(conn),
+            **_table_metadata(warehouse, "revenue.stripe_invoice_status")})
+        yield _drift_check(conn)
+
+
+@dg.asset(**COMMON, kinds={"stripe", "duckdb"}, pool=DUCKDB_POOL, retry_policy=STRIPE_RETRY,
+          deps=[stripe_payments],
+          check_specs=[dg.AssetCheckSpec("events_agree_with_listing", asset="stripe_full_reconcile",
+                                         description="The state Stripe's events built equals Stripe's invoices "
+                                                     "listed in full; each difference listed (then repaired).")])
+def stripe_full_reconcile(context: dg.AssetExecutionContext, stripe: StripeResource, warehouse: WarehouseResource):
+    """Weekly: every invoice we pushed listed from Stripe by customer (one call per customer and page),
+    compared field by field with the state the events built, and the listing kept where they differ.
+    A difference means events were missed (or arrived after this listing): the check lists them."""
+    if not stripe.configured:
+        context.log.info(NOT_CONFIGURED)
+        yield dg.MaterializeResult(metadata={"stripe": NOT_CONFIGURED, "dagster/row_count": 0})
+        yield dg.AssetCheckResult(check_name="events_agree_with_listing", passed=True,
+                                  metadata={"stripe": NOT_CONFIGURED})
+        return
+    with warehouse.connect() as conn:
+        ours, cursor = stripe_pull.load_ours(conn)
+        customers = [r[0] for r in conn.execute("SELECT DISTINCT stripe_customer_id FROM revenue.stripe_documents "
+                                                "ORDER BY 1").fetchall()]
+    now = _now()
+    with stripe_errors(stripe.api_key):
+        client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
+        changes, found, calls, listed_cursor = stripe_pull.full_reconcile(client, ours, customers, now)
+    with warehouse.connect() as conn:
+        with transaction(conn):
+            insert_rows(conn, "revenue.stripe_reconcile_differences", [[now, *f] for f in found])
+            stripe_pull.write(conn, changes, cursor or listed_cursor, "full_reconcile", now)
+        yield dg.MaterializeResult(metadata={
+            "api_calls": calls, "customers": len(customers), "invoices_pushed": len(ours.documents),
+            "dagster/row_count": len(found), **_collection_metadata(conn)})
+        yield dg.AssetCheckResult(
+            check_name="events_agree_with_listing", passed=not found, severity=dg.AssetCheckSeverity.WARN,
+            metadata={"differences": len(found), "details": dg.MetadataValue.md(md_table(
+                [(sid, field, a, b) for sid, _, field, a, b in found[:50]],
+                ("stripe invoice", "field", "from events", "listed")) if found else "none")})
 
 
 @dg.asset(**COMMON, kinds={"duckdb"}, pool=DUCKDB_POOL, deps=["tenant_invoices", stripe_payments],
@@ -240,4 +257,8 @@ def ledger_entries(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 
 
 stripe_sync = dg.define_asset_job("stripe_sync", selection=["stripe_invoices", "stripe_payments", "ledger_entries"],
-                                  description="Push issued documents to Stripe, pull payments, rebuild the journal.")
+                                  description="Push issued documents to Stripe, read what Stripe's events say about "
+                                              "collection, rebuild the journal.")
+stripe_weekly_reconcile = dg.define_asset_job(
+    "stripe_weekly_reconcile", selection=["stripe_full_reconcile", "ledger_entries"],
+    description="List every pushed invoice from Stripe by customer and check the event-built state against it.")

@@ -15,12 +15,16 @@ from billing_assets.warehouse.resource import warehouse_from_environment
 stripe_sync_schedule = dg.ScheduleDefinition(
     name="stripe_sync_daily_schedule", job=assets.stripe_sync, cron_schedule="17 4 * * *",
     execution_timezone="UTC", default_status=schedule_status())
+stripe_reconcile_schedule = dg.ScheduleDefinition(
+    name="stripe_weekly_reconcile_schedule", job=assets.stripe_weekly_reconcile, cron_schedule="47 4 * * 1",
+    execution_timezone="UTC", default_status=schedule_status())
 
 
 def build(resources: Mapping[str, dg.ConfigurableResource] | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[assets.stripe_invoices, assets.stripe_payments, assets.ledger_entries],
-        jobs=[reversals.reverse_usage_event, reversals.reverse_payment, assets.stripe_sync],
-        schedules=[stripe_sync_schedule],
+        assets=[assets.stripe_invoices, assets.stripe_payments, assets.stripe_full_reconcile, assets.ledger_entries],
+        jobs=[reversals.reverse_usage_event, reversals.reverse_payment, assets.stripe_sync,
+              assets.stripe_weekly_reconcile],
+        schedules=[stripe_sync_schedule, stripe_reconcile_schedule],
         resources=bind_resources(resources, warehouse=warehouse_from_environment, stripe=stripe_from_environment),
     )
