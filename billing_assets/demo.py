@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -19,6 +20,7 @@ from billing_assets.sample_world.world import PILOT_MONTH, PILOT_TENANT_SLUG
 from billing_assets.settings import locations
 
 DEMO_TAGS = {"billing/launched_by": "demo"}
+AGING_AHEAD_DAYS = 45  # the demo's documents are issued today: age them as of a day when some are overdue
 
 
 def sample_months() -> tuple[str, str]:
@@ -50,6 +52,12 @@ def run_demo(started: float) -> int:
     print("month_close again (issued invoices stay as they are):", flush=True)
     if not _report(runs, runs.run("month_close", tags=range_tags), label="  month_close"):
         return _failed(log_path)
+    aging_day = (datetime.now(UTC) + timedelta(days=AGING_AHEAD_DAYS)).date()
+    print(f"collections_daily, receivables aged as of {aging_day} (in {AGING_AHEAD_DAYS} days, if nothing is paid):",
+          flush=True)
+    config = {"ops": {"receivables_aging": {"config": {"as_of": str(aging_day)}}}}
+    if not _report(runs, runs.run("collections_daily", run_config=config, tags=DEMO_TAGS), label="  collections"):
+        return _failed(log_path)
     previews = []
     print(f"preview_invoice for {PILOT_TENANT_SLUG}, one run per month (the same quote engine, nothing written):",
           flush=True)
@@ -60,7 +68,7 @@ def run_demo(started: float) -> int:
             return _failed(log_path)
         meta = runs.output_metadata(run, "preview_tenant_invoice")
         previews.append((period.label, meta["subtotal_minor"].value, meta["tax_minor"].value, meta["total_minor"].value))
-    _summary(where, previews, started, log_path)
+    _summary(where, previews, started, log_path, aging_day)
     return 0
 
 
@@ -82,7 +90,7 @@ def _failed(log_path) -> int:
     return 1
 
 
-def _summary(where, previews, started: float, log_path) -> None:
+def _summary(where, previews, started: float, log_path, aging_day) -> None:
     from tabulate import tabulate
 
     from billing_assets.revenue.invoicing.preview import preview_rows
@@ -102,6 +110,13 @@ def _summary(where, previews, started: float, log_path) -> None:
             "SELECT strftime(period_start, '%Y-%m') AS month, count(*) FILTER (WHERE document_type = 'invoice'), "
             "count(*) FILTER (WHERE document_type <> 'invoice'), sum(total_minor) FILTER (WHERE currency = 'USD') "
             "FROM revenue.tenant_invoices GROUP BY 1 ORDER BY 1").fetchall()
+        aging = conn.execute(
+            "SELECT bucket, count(*), sum(open_usd_minor) / 100 FROM marts.receivables_aging WHERE as_of_date = ? "
+            "GROUP BY 1 ORDER BY min(days_past_due)", [aging_day]).fetchall()
+        dunning = conn.execute(
+            "SELECT tenant_slug, suggestion, reason, open_usd_minor / 100 FROM marts.dunning_suggestions "
+            "WHERE as_of_date = ? AND suggestion <> 'active' ORDER BY oldest_days_past_due DESC, tenant_slug LIMIT 5",
+            [aging_day]).fetchall()
     print()
     print(tabulate(invoices, headers=("month", "invoices", "corrections", "USD total (cents)")))
     print()
@@ -110,6 +125,11 @@ def _summary(where, previews, started: float, log_path) -> None:
     print()
     print(f"Pilot invoice preview ({PILOT_TENANT_SLUG}, {PILOT_MONTH}):")
     print(tabulate(rows, headers=("kind", "description", "quantity", "amount"), disable_numparse=True))
+    print()
+    print(f"Receivables aging as of {aging_day} (USD; marts.receivables_aging):")
+    print(tabulate(aging, headers=("bucket", "documents", "open"), floatfmt=",.2f"))
+    print("Dunning suggestions (suggestions only; marts.dunning_suggestions):")
+    print(tabulate(dunning, headers=("tenant", "suggestion", "reason", "open USD"), floatfmt=",.2f"))
     for direction, rows in ranked.items():
         print()
         print(f"{direction.title()} deployments by margin, {last_month[:7]} (USD):")

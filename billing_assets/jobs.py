@@ -8,10 +8,12 @@ from billing_assets.settings import schedule_status, sensor_status
 
 # Every asset, for one month or a range: the unpartitioned snapshots refresh first, then the
 # monthly assets in dependency order; blocking checks stop whatever depends on what they guard.
-# In one process, like every job of the location (definitions.py says why).
+# In one process, like every job of the location (definitions.py says why). Not in it: what runs on
+# its own clock against today rather than the month (the weekly Stripe listing, the daily aging).
+NOT_MONTHLY = ["stripe_full_reconcile", "receivables_aging"]
 month_close = dg.define_asset_job(
     "month_close",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*NOT_MONTHLY),
     description="Close a month (or a range, as one run): snapshot, ingest, meter, rate, cost, margin. "
                 "One process, steps in dependency order.",
     tags={"dagster/max_retries": 1},

@@ -18,7 +18,8 @@ def test_schedules_crons_and_timezones():
     expected = {"month_close_schedule": ("0 3 1 * *", "month_close"),
                 "do_balance_hourly_schedule": ("7 * * * *", "do_balance_hourly"),
                 "do_ingest_daily_schedule": ("23 2 * * *", "do_ingest_daily"),
-                "stripe_sync_daily_schedule": ("17 4 * * *", "stripe_sync")}
+                "collections_daily_schedule": ("17 4 * * *", "collections_daily"),
+                "stripe_weekly_reconcile_schedule": ("47 4 * * 1", "stripe_weekly_reconcile")}
     for name, (cron, job) in expected.items():
         schedule = defs.resolve_schedule_def(name)
         assert (schedule.cron_schedule, schedule.execution_timezone, schedule.job_name) == (cron, "UTC", job)
@@ -34,7 +35,7 @@ def test_month_close_on_the_first_targets_the_month_just_ended():
 
 def test_network_assets_retry_and_nothing_else_does():
     network = {"do_balance_snapshots", "do_billing_history", "do_resources", "do_invoices", "stripe_invoices",
-               "stripe_payments", "books_payables", "books_receivables"}
+               "stripe_payments", "stripe_full_reconcile", "books_payables", "books_receivables"}
     for assets_def in defs.assets:
         for key in assets_def.keys:
             policy = assets_def.op.retry_policy

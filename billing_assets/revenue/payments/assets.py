@@ -184,7 +184,7 @@ def stripe_full_reconcile(context: dg.AssetExecutionContext, stripe: StripeResou
     A difference means events were missed (or arrived after this listing): the check lists them."""
     if not stripe.configured:
         context.log.info(NOT_CONFIGURED)
-        yield dg.MaterializeResult(metadata={"stripe": NOT_CONFIGURED, "dagster/row_count": 0})
+        yield dg.MaterializeResult(metadata={"stripe": NOT_CONFIGURED, "dagster/row_count": 0})  # nothing listed
         yield dg.AssetCheckResult(check_name="events_agree_with_listing", passed=True,
                                   metadata={"stripe": NOT_CONFIGURED})
         return
@@ -202,7 +202,9 @@ def stripe_full_reconcile(context: dg.AssetExecutionContext, stripe: StripeResou
             stripe_pull.write(conn, changes, cursor or listed_cursor, "full_reconcile", now)
         yield dg.MaterializeResult(metadata={
             "api_calls": calls, "customers": len(customers), "invoices_pushed": len(ours.documents),
-            "dagster/row_count": len(found), **_collection_metadata(conn)})
+            "dagster/row_count": len(found),
+            "dagster/column_schema": table_schema(conn, "revenue.stripe_reconcile_differences"),
+            **_collection_metadata(conn)})
         yield dg.AssetCheckResult(
             check_name="events_agree_with_listing", passed=not found, severity=dg.AssetCheckSeverity.WARN,
             metadata={"differences": len(found), "details": dg.MetadataValue.md(md_table(
