@@ -121,6 +121,14 @@ def _drift_check(conn) -> dg.AssetCheckResult:
                                    md_bullets([f"{k}: {s} ({a})" for k, s, a in drift]))})
 
 
+def _held(conn) -> tuple:
+    """What a sync starts from: our documents and state in Stripe, the cursor, the Stripe customers."""
+    ours, cursor = stripe_pull.load_ours(conn)
+    customers = [r[0] for r in conn.execute("SELECT DISTINCT stripe_customer_id FROM revenue.stripe_documents "
+                                            "ORDER BY 1").fetchall()]
+    return ours, cursor, customers
+
+
 def _collection_metadata(conn) -> dict:
     statuses = dict(conn.execute("SELECT status, count(*) FROM revenue.stripe_invoice_status GROUP BY 1").fetchall())
     counts = conn.execute(
@@ -149,9 +157,7 @@ def stripe_payments(context: dg.AssetExecutionContext, stripe: StripeResource, w
         yield dg.AssetCheckResult(check_name="no_payment_drift", passed=True, metadata={"stripe": NOT_CONFIGURED})
         return
     with warehouse.connect() as conn:
-        ours, cursor = stripe_pull.load_ours(conn)
-        customers = [r[0] for r in conn.execute("SELECT DISTINCT stripe_customer_id FROM revenue.stripe_documents "
-                                                "ORDER BY 1").fetchall()]
+        ours, cursor, customers = _held(conn)
     now = _now()
     with stripe_errors(stripe.api_key):
         client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
@@ -189,9 +195,7 @@ def stripe_full_reconcile(context: dg.AssetExecutionContext, stripe: StripeResou
                                   metadata={"stripe": NOT_CONFIGURED})
         return
     with warehouse.connect() as conn:
-        ours, cursor = stripe_pull.load_ours(conn)
-        customers = [r[0] for r in conn.execute("SELECT DISTINCT stripe_customer_id FROM revenue.stripe_documents "
-                                                "ORDER BY 1").fetchall()]
+        ours, cursor, customers = _held(conn)
     now = _now()
     with stripe_errors(stripe.api_key):
         client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
