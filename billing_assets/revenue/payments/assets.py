@@ -158,6 +158,11 @@ def stripe_payments(context: dg.AssetExecutionContext, stripe: StripeResource, w
         return
     with warehouse.connect() as conn:
         ours, cursor, customers = _held(conn)
+        if not ours.documents:  # nothing of ours in Stripe yet: nothing to learn, no call made
+            yield dg.MaterializeResult(metadata={"mode": "nothing pushed", "api_calls": 0, **_collection_metadata(conn),
+                                                 **_table_metadata(warehouse, "revenue.stripe_invoice_status")})
+            yield _drift_check(conn)
+            return
     now = _now()
     with stripe_errors(stripe.api_key):
         client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
