@@ -48,20 +48,24 @@ def load_ours(conn) -> tuple[Ours, tuple[datetime | None, str | None] | None]:
     return Ours(documents, statuses, charges, applied), cursor
 
 
+def listed(list_call, params: dict) -> tuple[list[dict], int]:
+    """Every object a Stripe list returns, paging with starting_after; and the API calls it took."""
+    params, objects, calls = dict(params), [], 0
+    while True:
+        page = list_call(params)
+        calls += 1
+        objects += [o.to_dict() for o in page.data]
+        if not page.has_more or not page.data:
+            return objects, calls
+        params["starting_after"] = page.data[-1].id
+
+
 def read_events(client, since: datetime | None) -> tuple[list[dict], int]:
-    """Every event of the synced types created at or after `since` (all Stripe still holds when None),
-    paging with starting_after; and the number of API calls it took."""
+    """Every event of the synced types created at or after `since` (all Stripe still holds when None)."""
     params: dict = {"limit": PAGE, "types": list(SYNC_EVENT_TYPES)}
     if since is not None:
         params["created"] = {"gte": int(since.replace(tzinfo=UTC).timestamp())}
-    events, calls = [], 0
-    while True:
-        page = client.v1.events.list(params)
-        calls += 1
-        events += [e.to_dict() for e in page.data]
-        if not page.has_more or not page.data:
-            return events, calls
-        params["starting_after"] = page.data[-1].id
+    return listed(client.v1.events.list, params)
 
 
 def newest_event(client) -> tuple[list[dict], int]:
@@ -74,21 +78,16 @@ def list_invoices(client, customers: list[str]) -> tuple[dict[str, dict], int]:
     """Every invoice of our customers, listed per customer (not one call per invoice)."""
     found, calls = {}, 0
     for customer in customers:
-        params: dict = {"limit": PAGE, "customer": customer}
-        while True:
-            page = client.v1.invoices.list(params)
-            calls += 1
-            found.update({i.id: i.to_dict() for i in page.data})
-            if not page.has_more or not page.data:
-                break
-            params["starting_after"] = page.data[-1].id
+        invoices, used = listed(client.v1.invoices.list, {"limit": PAGE, "customer": customer})
+        found.update({i["id"]: i for i in invoices})
+        calls += used
     return found, calls
 
 
-def listed_state(ours: Ours, listed: dict[str, dict], now: datetime, as_of: datetime | None) -> dict[str, list]:
+def listed_state(ours: Ours, invoices: dict[str, dict], now: datetime, as_of: datetime | None) -> dict[str, list]:
     """Status rows from a full listing, for every invoice we pushed that Stripe holds."""
-    return {sid: status_row(listed[sid], invoice_id, now, None, as_of)
-            for sid, (invoice_id, _, _) in ours.documents.items() if sid in listed}
+    return {sid: status_row(invoices[sid], invoice_id, now, None, as_of)
+            for sid, (invoice_id, _, _) in ours.documents.items() if sid in invoices}
 
 
 COMPARED = {"status": 2, "total_minor": 3, "amount_due_minor": 4, "amount_paid_minor": 5, "amount_remaining_minor": 6}
@@ -171,9 +170,9 @@ def full_reconcile(client, ours: Ours, customers: list[str], now: datetime
     changes that make ours equal to the listing, the differences found, API calls, and the newest
     event before the listing (where reading events may start without missing anything)."""
     newest, first_calls = newest_event(client)
-    listed, calls = list_invoices(client, customers)
+    invoices, calls = list_invoices(client, customers)
     as_of = utc(newest[0]["created"]) if newest else None
-    state = listed_state(ours, listed, now, as_of)
+    state = listed_state(ours, invoices, now, as_of)
     found = differences(ours.statuses, state, ours.documents)
     changed = {sid for sid, *_ in found}
     return (Changes(statuses={sid: row for sid, row in state.items() if sid in changed or sid not in ours.statuses}),
