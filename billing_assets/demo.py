@@ -28,6 +28,12 @@ def sample_months() -> tuple[str, str]:
     return f"{periods[0].start:%Y-%m-%d}", f"{periods[-1].start:%Y-%m-%d}"
 
 
+def replay_hour() -> datetime:
+    """The middle of the last sample month: an estimate then has half the month to project."""
+    month = WorldParams().periods[-1]
+    return month.start + (month.end - month.start) / 2
+
+
 def run_demo(started: float) -> int:
     from billing_assets.location_runs import LocationRuns
 
@@ -58,6 +64,14 @@ def run_demo(started: float) -> int:
     config = {"ops": {"receivables_aging": {"config": {"as_of": str(aging_day)}}}}
     if not _report(runs, runs.run("collections_daily", run_config=config, tags=DEMO_TAGS), label="  collections"):
         return _failed(log_path)
+    replay = replay_hour()
+    print(f"month_to_date_hourly, the last sample month replayed as of {replay:%Y-%m-%d %H:%M} UTC, then the "
+          "running month now:", flush=True)
+    for label, config in ((f"  {replay:%Y-%m}", {"as_of": f"{replay:%Y-%m-%dT%H:%M:%SZ}", "month": f"{replay:%Y-%m}"}),
+                          ("  now    ", {})):
+        run_config = {"ops": {"month_to_date_estimate": {"config": config}}}
+        if not _report(runs, runs.run("month_to_date_hourly", run_config=run_config, tags=DEMO_TAGS), label=label):
+            return _failed(log_path)
     previews = []
     print(f"preview_invoice for {PILOT_TENANT_SLUG}, one run per month (the same quote engine, nothing written):",
           flush=True)
@@ -68,7 +82,7 @@ def run_demo(started: float) -> int:
             return _failed(log_path)
         meta = runs.output_metadata(run, "preview_tenant_invoice")
         previews.append((period.label, meta["subtotal_minor"].value, meta["tax_minor"].value, meta["total_minor"].value))
-    _summary(where, previews, started, log_path, aging_day)
+    _summary(where, previews, started, log_path, aging_day, replay)
     return 0
 
 
@@ -90,9 +104,10 @@ def _failed(log_path) -> int:
     return 1
 
 
-def _summary(where, previews, started: float, log_path, aging_day) -> None:
+def _summary(where, previews, started: float, log_path, aging_day, replay: datetime) -> None:
     from tabulate import tabulate
 
+    from billing_assets.money import format_money
     from billing_assets.revenue.invoicing.preview import preview_rows
     from billing_assets.sql_files import read_sql
     from billing_assets.warehouse import open_warehouse
@@ -117,6 +132,16 @@ def _summary(where, previews, started: float, log_path, aging_day) -> None:
             "SELECT tenant_slug, suggestion, reason, open_usd_minor / 100 FROM marts.dunning_suggestions "
             "WHERE as_of_date = ? AND suggestion <> 'active' ORDER BY oldest_days_past_due DESC, tenant_slug LIMIT 5",
             [aging_day]).fetchall()
+        estimates = [(slug, format_money(total, currency), f"{kind} {format_money(reference, currency)}" if kind else "",
+                      f"{percent}%" if percent is not None else "", alerts, format_money(int(invoiced), currency) if invoiced is not None else "")
+                     for slug, currency, total, kind, reference, percent, alerts, invoiced in conn.execute(
+                         read_sql("estimates/demo_replay.sql"), {"month": f"{replay:%Y-%m-01}"}).fetchall()]
+        running = conn.execute(
+            "SELECT strftime(period_start, '%Y-%m'), as_of, tenants, projected_revenue_usd_minor / 100, "
+            "do_month_to_date_usage_minor / 100, do_generated_at, projected_do_cost_usd_minor / 100, "
+            "projected_margin_usd_minor / 100, "
+            "(SELECT count(*) FROM revenue.budget_alerts a WHERE a.period_start = r.period_start) "
+            "FROM revenue.estimate_runs r ORDER BY computed_at DESC LIMIT 1").fetchone()
     print()
     print(tabulate(invoices, headers=("month", "invoices", "corrections", "USD total (cents)")))
     print()
@@ -130,6 +155,18 @@ def _summary(where, previews, started: float, log_path, aging_day) -> None:
     print(tabulate(aging, headers=("bucket", "documents", "open"), floatfmt=",.2f"))
     print("Dunning suggestions (suggestions only; marts.dunning_suggestions):")
     print(tabulate(dunning, headers=("tenant", "suggestion", "reason", "open USD"), floatfmt=",.2f"))
+    print()
+    print(f"The running month replayed: {replay:%Y-%m} as known at {replay:%Y-%m-%d %H:%M} UTC, projected, beside "
+          "the invoice the month close computed (marts.month_to_date_tenants, marts.budget_alerts):")
+    print(tabulate(estimates, headers=("tenant", "projected total", "reference", "% of it", "alerts", "invoiced"),
+                   disable_numparse=True))
+    month, as_of, tenants, revenue, do_usage, do_at, do_cost, margin, alerts = running
+    print(f"The running month now: {month} as of {as_of:%Y-%m-%d %H:%M} UTC, {tenants} tenants, {alerts} alert(s); "
+          f"projected revenue USD {revenue:,.2f}; DigitalOcean so far "
+          + (f"USD {do_usage:,.2f} (balance of {do_at:%Y-%m-%d %H:%M}), projected USD {do_cost:,.2f}; margin "
+             + (f"USD {margin:,.2f}" if margin is not None else "unknown (a currency without a USD rate)")
+             if do_usage is not None else "unknown (no balance fetched this month)")
+          + " (marts.month_to_date_margin)")
     for direction, rows in ranked.items():
         print()
         print(f"{direction.title()} deployments by margin, {last_month[:7]} (USD):")

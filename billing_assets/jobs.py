@@ -9,8 +9,9 @@ from billing_assets.settings import schedule_status, sensor_status
 # Every asset, for one month or a range: the unpartitioned snapshots refresh first, then the
 # monthly assets in dependency order; blocking checks stop whatever depends on what they guard.
 # In one process, like every job of the location (definitions.py says why). Not in it: what runs on
-# its own clock against today rather than the month (the weekly Stripe listing, the daily aging).
-NOT_MONTHLY = ["stripe_full_reconcile", "receivables_aging"]
+# its own clock against today rather than the month (the weekly Stripe listing, the daily aging, the
+# hourly estimate of the running month).
+NOT_MONTHLY = ["stripe_full_reconcile", "receivables_aging", "month_to_date_estimate"]
 month_close = dg.define_asset_job(
     "month_close",
     selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*NOT_MONTHLY),

@@ -28,6 +28,7 @@ LAYERS = {
     "billing_assets.revenue.metering": "metering",
     "billing_assets.revenue.invoicing": "invoicing",
     "billing_assets.revenue.payments": "payments",
+    "billing_assets.revenue.estimates": "estimates",
     "billing_assets.books": "books",
     "billing_assets.margin": "margin",
     "billing_assets.reports": "reports",
@@ -45,7 +46,8 @@ ALLOWED = {
     "metering": {"shared", "source", "metering"},
     "invoicing": {"shared", "source", "metering", "invoicing"},
     "payments": {"shared", "source", "metering", "invoicing", "payments"},
-    "revenue": {"shared", "metering", "invoicing", "payments"},
+    "estimates": {"shared", "source", "metering", "invoicing", "estimates"},
+    "revenue": {"shared", "metering", "invoicing", "payments", "estimates"},
     "books": {"shared", "source", "ingest", "cogs", "metering", "invoicing", "books"},
     "margin": {"shared", "source", "ingest", "cogs", "metering", "invoicing", "payments", "margin"},
     "reports": {"shared", "margin", "reports"},  # reads the analysts' copy only, never an area's code
@@ -108,7 +110,8 @@ def test_the_import_check_sees_a_back_edge(tmp_path):
 # Migration file (by its name after the number) -> the schema whose views it may create.
 MIGRATION_SCHEMA = {"source_staging": "staging", "ingest": "ingest", "metering": "revenue", "invoicing": "revenue",
                     "credits": "revenue", "payments": "revenue", "cogs": "cogs", "margin": "margin",
-                    "books": "books", "collections": "revenue"}
+                    "books": "books", "collections": "revenue",
+                    "estimates": "revenue"}
 VIEW = re.compile(r"CREATE OR REPLACE VIEW marts\.(\w+) AS\s+SELECT .*? FROM (\w+)\.", re.S | re.I)
 
 

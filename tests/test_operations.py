@@ -19,7 +19,9 @@ def test_schedules_crons_and_timezones():
                 "do_balance_hourly_schedule": ("7 * * * *", "do_balance_hourly"),
                 "do_ingest_daily_schedule": ("23 2 * * *", "do_ingest_daily"),
                 "collections_daily_schedule": ("17 4 * * *", "collections_daily"),
-                "stripe_weekly_reconcile_schedule": ("47 4 * * 1", "stripe_weekly_reconcile")}
+                "stripe_weekly_reconcile_schedule": ("47 4 * * 1", "stripe_weekly_reconcile"),
+                "month_to_date_hourly_schedule": ("37 * * * *", "month_to_date_hourly")}
+    assert {s.name for s in defs.schedules} == set(expected)
     for name, (cron, job) in expected.items():
         schedule = defs.resolve_schedule_def(name)
         assert (schedule.cron_schedule, schedule.execution_timezone, schedule.job_name) == (cron, "UTC", job)

@@ -24,6 +24,14 @@ CASES = [  # (job, or the assets of one step, op, config, message)
     (("tenant_invoices", "tenant_invoice_lines"), "tenant_invoices", {"exclude_tenants": ["nobody"]}, "unknown tenants: nobody"),
     (("metered_usage",), "metered_usage", {"late_usage_grace_hours": -1}, "late_usage_grace_hours"),
     (("deployment_margin", "tenant_margin", "monthly_pnl"), "margin_marts", {"fx_rates_csv": "/nonexistent/fx.csv"}, "/nonexistent/fx.csv"),
+    (("month_to_date_estimate",), "month_to_date_estimate", {"as_of": "2026-04-10 12:00:00"},
+     "as_of: '2026-04-10 12:00:00' has no UTC offset (a naive time is ambiguous); write ISO 8601 with an offset"),
+    (("month_to_date_estimate",), "month_to_date_estimate", {"as_of": "yesterday"}, "as_of: 'yesterday' is not a"),
+    (("month_to_date_estimate",), "month_to_date_estimate", {"month": "2026-13"}, "month:"),
+    (("month_to_date_estimate",), "month_to_date_estimate", {"as_of": "2026-03-10T12:00:00Z", "month": "2026-04"},
+     "as_of: 2026-03-10 12:00 UTC is not after the start of 2026-04"),
+    (("month_to_date_estimate",), "month_to_date_estimate", {"alert_thresholds_percent": [100, 50]},
+     "alert_thresholds_percent: [100, 50] must be positive whole percents in ascending order"),
     *BAD_REVERSALS,
 ]
 
@@ -61,7 +69,9 @@ def test_a_bad_run_config_is_refused_naming_the_field_and_changes_nothing(april_
                 result = env.defs.resolve_job_def(name).execute_in_process(run_config=run_config,
                                                                            raise_on_error=False)
             else:
-                result = env.materialize(list(name), partition_key=APRIL, run_config=run_config, raise_on_error=False)
+                monthly = name != ("month_to_date_estimate",)
+                result = env.materialize(list(name), partition_key=APRIL if monthly else None, run_config=run_config,
+                                         raise_on_error=False)
         except dg.DagsterInvalidConfigError as exc:  # refused by the config schema: no run starts
             assert message in str(exc), (name, config, str(exc)[:500])
             continue

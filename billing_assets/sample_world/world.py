@@ -215,7 +215,7 @@ def build_world(params: WorldParams | None = None) -> World:
     rng = random.Random(params.seed)
     world = World(params=params)
     t = world.tables = {name: [] for name in (
-        "tenants", "deployments", "plans", "plan_versions", "plan_version_charges",
+        "tenants", "tenant_budgets", "deployments", "plans", "plan_versions", "plan_version_charges",
         "plan_version_charge_tiers", "add_ons", "subscriptions", "subscription_phases",
         "subscription_add_ons", "credit_grants", "cloud_resources", "usage_events")}
 
@@ -275,6 +275,7 @@ def build_world(params: WorldParams | None = None) -> World:
             if plan:
                 _usage(world, rng, deployment_id, d_slug, traffic, created, deleted, world_end)
         _credit_grants(world, base_slug, suffix)
+        _budget(world, base_slug, suffix)
 
     _provider_only(world)
     _anomalous_events(world)
@@ -391,6 +392,19 @@ CREDIT_GRANTS = [
     ("fjord-analytics", "promotional", 50000, "USD", datetime(2026, 8, 1, tzinfo=UTC),
      datetime(2026, 10, 1, tzinfo=UTC), None, "Outage compensation (expires unused in part)"),
 ]
+
+
+# Monthly budgets (tenant currency, tax included) some tenants set: luxor-ai runs close to its budget,
+# fjord-analytics' trial ended and its first full month is well over it, tokyo-works has room.
+BUDGETS = {"luxor-ai": (80_000, "USD"), "fjord-analytics": (20_000, "USD"), "tokyo-works": (30_000, "JPY")}
+
+
+def _budget(world: World, tenant_slug: str, suffix: str) -> None:
+    if tenant_slug in BUDGETS:
+        amount, currency = BUDGETS[tenant_slug]
+        world.tables["tenant_budgets"].append({
+            "tenant_id": stable_id("tenant", tenant_slug + suffix), "amount_minor": amount, "currency": currency,
+            "updated_at": naive(EPOCH)})
 
 
 def _credit_grants(world: World, tenant_slug: str, suffix: str) -> None:

@@ -13,7 +13,7 @@ from billing_assets.sql_files import read_sql, statements
 
 # Insert order respects the foreign keys of sql/source/schema.sql.
 SOURCE_TABLES = (
-    "tenants", "deployments", "plans", "plan_versions", "plan_version_charges", "plan_version_charge_tiers",
+    "tenants", "tenant_budgets", "deployments", "plans", "plan_versions", "plan_version_charges", "plan_version_charge_tiers",
     "add_ons", "subscriptions", "subscription_phases", "subscription_add_ons", "credit_grants", "cloud_resources",
     "usage_events",
 )

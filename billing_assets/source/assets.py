@@ -21,7 +21,7 @@ from billing_assets.warehouse.resource import WarehouseResource
 
 # asset name -> staging tables it holds, in source-contract order.
 SNAPSHOT_TABLES: dict[str, tuple[str, ...]] = {
-    "source_tenants": ("tenants",),
+    "source_tenants": ("tenants", "tenant_budgets"),
     "source_deployments": ("deployments",),
     "source_plan_catalogue": ("plans", "plan_versions", "plan_version_charges", "plan_version_charge_tiers",
                               "add_ons"),
@@ -29,7 +29,8 @@ SNAPSHOT_TABLES: dict[str, tuple[str, ...]] = {
     "source_cloud_resources": ("cloud_resources",),
 }
 DESCRIPTIONS = {
-    "source_tenants": "Tenants with currency, tax jurisdiction and segment (staging.tenants).",
+    "source_tenants": "Tenants with currency, tax jurisdiction and segment (staging.tenants), and their optional "
+                      "monthly budgets (staging.tenant_budgets).",
     "source_deployments": "Deployments and their lifecycle state (staging.deployments).",
     "source_plan_catalogue": "Plans, immutable plan versions, usage charges with tiers, add-ons.",
     "source_subscriptions": "Subscriptions, their effective-dated plan phases, snapshotted add-ons, credit grants.",

@@ -22,7 +22,7 @@ from billing_assets.sql_files import read_sql
 from billing_assets.tax import TAX_RATES
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
-    "tenants": ("tenant_id",), "deployments": ("deployment_id",), "plans": ("plan_id",),
+    "tenants": ("tenant_id",), "tenant_budgets": ("tenant_id",), "deployments": ("deployment_id",), "plans": ("plan_id",),
     "plan_versions": ("plan_version_id",), "plan_version_charges": ("plan_version_id", "metric"),
     "plan_version_charge_tiers": ("plan_version_id", "metric", "tier_index"), "add_ons": ("add_on_id",),
     "subscriptions": ("subscription_id",), "subscription_phases": ("subscription_id", "effective_from"),

@@ -1,5 +1,7 @@
 -- The tenant each refused row of the small tables affects (table_name, primary_key, tenant_id): a
--- catalogue row affects every tenant subscribed to that plan version (or add-on).
+-- catalogue row affects every tenant subscribed to that plan version (or add-on). A refused budget
+-- (tenant_budgets) affects no tenant's invoice: it is listed, and that tenant's alerts fall back to
+-- the previous month's total, but the tenant is still invoiced.
 WITH subs AS (
     SELECT s.subscription_id, s.deployment_id, d.tenant_id
     FROM typed_subscriptions s JOIN typed_deployments d USING (deployment_id)

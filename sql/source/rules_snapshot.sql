@@ -57,6 +57,15 @@ UNION ALL
 SELECT 'tenants', _pk, 'tax_jurisdiction', tax_jurisdiction, 'no tax rule for this jurisdiction'
 FROM typed_tenants WHERE tax_jurisdiction NOT IN (SELECT jurisdiction FROM known_jurisdictions)
 UNION ALL
+SELECT 'tenant_budgets', b._pk, 'amount_minor', CAST(b.amount_minor AS VARCHAR), 'a budget must be > 0'
+FROM typed_tenant_budgets b WHERE b.amount_minor <= 0
+UNION ALL
+SELECT 'tenant_budgets', b._pk, 'currency', b.currency, 'not the tenant''s currency (' || t.currency || ')'
+FROM typed_tenant_budgets b JOIN typed_tenants t USING (tenant_id) WHERE b.currency <> t.currency
+UNION ALL
+SELECT 'tenant_budgets', b._pk, 'tenant_id', b.tenant_id, 'no such tenant'
+FROM typed_tenant_budgets b ANTI JOIN typed_tenants t USING (tenant_id)
+UNION ALL
 SELECT 'subscriptions', _pk, 'canceled_at', CAST(canceled_at AS VARCHAR), 'canceled before it started'
 FROM typed_subscriptions WHERE canceled_at < started_at
 UNION ALL

@@ -137,6 +137,16 @@ CREATE TABLE IF NOT EXISTS credit_grants (
     granted_by        VARCHAR(200) NOT NULL
 );
 
+-- A tenant's monthly budget, in the tenant's currency, tax included (what the tenant pays): the
+-- running month's projected invoice is compared with it for bill-shock alerts. Optional; without one,
+-- the previous month's total is the reference. One current budget per tenant.
+CREATE TABLE IF NOT EXISTS tenant_budgets (
+    tenant_id         VARCHAR(36)  PRIMARY KEY REFERENCES tenants (tenant_id),
+    amount_minor      BIGINT       NOT NULL CHECK (amount_minor > 0),
+    currency          CHAR(3)      NOT NULL,
+    updated_at        TIMESTAMP    NOT NULL
+);
+
 -- Quantities are whole units of the metric (a metric needing fractions is defined in a finer unit).
 CREATE TABLE IF NOT EXISTS usage_events (
     event_id           VARCHAR(36)  PRIMARY KEY,

@@ -27,9 +27,13 @@ CHECKS = {  # check name -> (finding, severity, description)
 }
 
 
+# The month close runs at 03:00 UTC on the 1st: events received by then count for the month just ended.
+LATE_USAGE_GRACE_HOURS = 3
+
+
 class MeteringConfig(dg.Config):
     late_usage_grace_hours: int = Field(
-        default=3, ge=0, le=24 * 31,
+        default=LATE_USAGE_GRACE_HOURS, ge=0, le=24 * 31,
         description="Events received later than this many hours after month end are late usage. "
                     "The default matches the month close at 03:00 UTC on the 1st.")
 
