@@ -195,3 +195,40 @@ def test_bad_budgets_are_refused_by_name_and_the_tenant_is_still_estimated_and_i
     assert tenant == (5331, 533, 5864, None, None, None)       # estimated, without the refused budget
     world.close("2026-04")
     assert world.documents("2026-04")[0][5] > 0                  # and invoiced
+
+
+def test_the_live_margin_sets_projected_revenue_beside_digitaloceans_month_to_date_balance(env):
+    from billing_assets.margin.assets import load_reference_data
+
+    def run(as_of: str) -> tuple:
+        result = env.materialize([*SNAPSHOT, "do_balance_snapshots", "month_to_date_estimate"], run_config={
+            "ops": {"month_to_date_estimate": {"config": {"as_of": as_of, "month": "2026-11"}}}})
+        checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+        with env.connect() as conn:
+            margin = conn.execute(
+                "SELECT projected_revenue_usd_minor, missing_fx, do_month_to_date_usage_minor, do_generated_at, "
+                "projected_do_cost_usd_minor, projected_margin_usd_minor FROM revenue.estimate_runs WHERE as_of = ?",
+                [as_of[:19].replace("T", " ")]).fetchone()
+            usd = {slug: (subtotal, in_usd) for slug, subtotal, in_usd in conn.execute(
+                "SELECT t.slug, e.subtotal_minor, e.subtotal_usd_minor FROM revenue.tenant_estimates e "
+                "JOIN staging.tenants t USING (tenant_id)").fetchall()}
+        return checks["do_balance_current"], margin, usd
+
+    # The sample account's balance: USD 31.18 used by 2026-11-01 06:00, a quarter of a day into November:
+    # 3118 x 720 h / 6 h = 374,160 projected. No FX table loaded yet: tokyo-works' yen cannot be converted,
+    # so the revenue leaves it out and no margin is given. The balance is an hour old: current.
+    current, margin, usd = run("2026-11-01T07:00:00Z")
+    revenue, missing, so_far, generated, cost, result = margin
+    assert (current, missing, so_far, generated, cost, result) == (True, "JPY", 3118, datetime(2026, 11, 1, 6),
+                                                                    374_160, None)
+    assert usd["tokyo-works"][1] is None and revenue == sum(v[1] for v in usd.values() if v[1] is not None)
+    with env.resources["warehouse"].connect() as conn:
+        load_reference_data(conn, None)   # the shipped FX table, as margin_marts loads it
+    # Six hours on, the same balance is stale (WARN). November has no yen rate yet: October's 0.00668 is used.
+    # tokyo-works: two studio-jp base fees 7,500 + 7,500, priority support 5,000, its launch promotion's
+    # 3,000 (no earlier month was invoiced in this warehouse, so none of it is consumed) = JPY 17,000;
+    # no November usage known by 12:00 on the 1st. 17,000 x 0.00668 = USD 113.56.
+    current, margin, usd = run("2026-11-01T12:00:00Z")
+    revenue, missing, so_far, generated, cost, result = margin
+    assert not current and missing is None and usd["tokyo-works"] == (17_000, 11_356)
+    assert result == revenue - 374_160 and revenue == sum(v[1] for v in usd.values())
