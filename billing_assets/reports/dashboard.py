@@ -92,9 +92,17 @@ def _bars(title: str, values: list[dict], category: str) -> dict:
                      "tooltip": [{"field": category}, {"field": "usd", "format": ",.2f"}]}}
 
 
+# A bar per deployment reads up to a few dozen; past that the chart shows the best and worst this many
+# (the tables and the drill-down below it keep every deployment). Rendering 20,000 bars also cost minutes.
+CHART_ENDS = 20
+
+
 def deployments_spec(data: MonthData) -> dict:
-    return _bars(f"Margin by deployment, {data.month} (USD)",
-                 [{"label": label, "usd": _dollars(margin)} for label, _, _, _, _, margin in data.deployments], "label")
+    shown, title = data.deployments, f"Margin by deployment, {data.month} (USD)"
+    if len(shown) > 2 * CHART_ENDS:
+        shown = shown[:CHART_ENDS] + shown[-CHART_ENDS:]
+        title = f"Margin by deployment, {data.month}: the {CHART_ENDS} best and worst of {len(data.deployments):,} (USD)"
+    return _bars(title, [{"label": label, "usd": _dollars(margin)} for label, _, _, _, _, margin in shown], "label")
 
 
 def kinds_spec(data: MonthData) -> dict:
@@ -221,7 +229,7 @@ def preview_png(data: MonthData) -> bytes:
 def write_dashboard(conn: duckdb.DuckDBPyConnection, folder: Path, months: list[str], all_months: list[str],
                     run_id: str) -> dict[str, tuple[Path, Path, int]]:
     """The pages of `months` (navigation across `all_months`), their preview images and the index;
-    per month: the page, its image and how many deployment bars it charts."""
+    per month: the page, its image and how many deployments (and tenant-level rows) it ranks."""
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     for month in months:

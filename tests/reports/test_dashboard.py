@@ -52,3 +52,15 @@ def test_the_dashboard_renders_offline_with_the_marts_figures(year):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     open_page(browser, page, f"--screenshot={ARTIFACTS / 'dashboard_2026-10.png'}")
     assert (ARTIFACTS / "dashboard_2026-10.png").stat().st_size > 50_000
+
+
+def test_the_deployment_chart_shows_the_best_and_worst_twenty_of_many():
+    from billing_assets.reports.dashboard import MonthData, deployments_spec
+
+    ranked = [(f"d{i:03d}", "t", True, 0, 0, 1000 - i) for i in range(50)]   # best first, as the SQL orders
+    spec = deployments_spec(MonthData("2026-10", [], ranked, [], [], []))
+    labels = [v["label"] for v in spec["data"]["values"]]
+    assert labels == [f"d{i:03d}" for i in [*range(20), *range(30, 50)]]     # d020..d029 give way
+    assert spec["title"] == "Margin by deployment, 2026-10: the 20 best and worst of 50 (USD)"
+    forty = deployments_spec(MonthData("2026-10", [], ranked[:40], [], [], []))
+    assert len(forty["data"]["values"]) == 40 and forty["title"] == "Margin by deployment, 2026-10 (USD)"

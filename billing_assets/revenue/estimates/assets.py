@@ -66,14 +66,13 @@ def run_rate_of(config: EstimateConfig, now: datetime) -> RunRate:
         raise refuse(str(exc)) from None
 
 
-def _money(minor: int | None, currency: str) -> str:
-    return "" if minor is None else format_money(minor, currency)
-
-
 def _alert_rows(alerts: list[Alert], slugs: dict[str, str]) -> list[tuple]:
-    return [(slugs.get(a.tenant_id, a.tenant_id), f"{a.threshold}%", _money(a.estimate.quote.total, a.estimate.quote.currency),
-             f"{a.estimate.reference.kind} {_money(a.estimate.reference.amount_minor, a.estimate.quote.currency)}",
-             f"{a.estimate.percent}%") for a in alerts]
+    rows = []
+    for a in alerts:
+        currency, reference = a.estimate.quote.currency, a.estimate.reference
+        rows.append((slugs.get(a.tenant_id, a.tenant_id), f"{a.threshold}%", format_money(a.estimate.quote.total, currency),
+                     f"{reference.kind} {format_money(reference.amount_minor, currency)}", f"{a.estimate.percent}%"))
+    return rows
 
 
 def _margin_metadata(estimate: Estimate) -> dict[str, object]:
