@@ -129,7 +129,7 @@ def close_sample_year(env: Env) -> Env:
     return env
 
 
-FINANCE_SECRET = "finance-shared-secret-for-tests"
+FINANCE_SECRET = "finance-shared-secret-for-the-tests"  # 32+ bytes, as HS256 wants
 
 
 @contextlib.contextmanager

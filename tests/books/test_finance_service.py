@@ -103,11 +103,11 @@ def test_faults_heal_without_a_duplicate_and_a_restated_bill_is_updated(april_cl
 
 def test_a_wrong_secret_is_refused_in_one_line_and_records_nothing(april_closed, finance_server):
     env = april_closed
-    env.resources["finance"] = finance_for(finance_server, secret="not-the-shared-secret")
+    env.resources["finance"] = finance_for(finance_server, secret="not-the-shared-secret-but-as-long-as-one")
     result = env.materialize(["books_payables"], partition_key="2026-04-01", raise_on_error=False)
     failure = next(e for e in result.all_events if e.is_step_failure).event_specific_data.user_failure_data
     assert "refused the token (401): check FINANCE_JWT_SECRET" in failure.description
-    assert "not-the-shared-secret" not in failure.description
+    assert "not-the-shared-secret-but-as-long-as-one" not in failure.description
     with env.connect() as conn:
         assert conn.execute("SELECT count(*) FROM books.pushed_documents").fetchone()[0] == 0
 

@@ -130,12 +130,14 @@ def _held(conn) -> tuple:
 
 
 def _collection_metadata(conn) -> dict:
+    """Counts for the run page. `disputes_undecided`: Stripe has not decided them yet (not won, lost or
+    closed); the dunning suggestion counts every dispute not won, lost ones included."""
     statuses = dict(conn.execute("SELECT status, count(*) FROM revenue.stripe_invoice_status GROUP BY 1").fetchall())
     counts = conn.execute(
         "SELECT (SELECT count(*) FROM revenue.payments), (SELECT count(*) FROM revenue.payment_failures), "
         "(SELECT count(*) FROM revenue.stripe_refunds), (SELECT count(*) FROM revenue.stripe_disputes "
         "WHERE status NOT IN ('won', 'lost', 'warning_closed'))").fetchone()
-    return {"payments": counts[0], "payment_failures": counts[1], "refunds": counts[2], "open_disputes": counts[3],
+    return {"payments": counts[0], "payment_failures": counts[1], "refunds": counts[2], "disputes_undecided": counts[3],
             "stripe_statuses": dg.MetadataValue.json(statuses)}
 
 
