@@ -38,7 +38,7 @@ def publish_copy(warehouse: WarehouseResource) -> Path:
 
 @dg.asset(group_name="margin", kinds={"duckdb"}, owners=["team:finance"], pool=DUCKDB_POOL,
           deps=["reconciliation_report", "deployment_margin", "tenant_margin", "monthly_pnl", "credit_ledger",
-                "ledger_entries", "focus_cost_rows"])
+                "ledger_entries", "focus_cost_rows", "month_to_date_estimate"])  # after it in the hourly job
 def analyst_warehouse(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """A read-only copy of the whole warehouse for analysts and notebooks (exports/warehouse.duckdb),
     refreshed at the end of every run, so an open notebook never blocks the month close."""

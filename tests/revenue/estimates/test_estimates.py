@@ -6,6 +6,7 @@ by hand in the comment beside it (GST 10%, half-up)."""
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import duckdb
 import pytest
 
 from billing_assets.periods import month_period
@@ -201,8 +202,9 @@ def test_the_live_margin_sets_projected_revenue_beside_digitaloceans_month_to_da
     from billing_assets.margin.assets import load_reference_data
 
     def run(as_of: str) -> tuple:
-        result = env.materialize([*SNAPSHOT, "do_balance_snapshots", "month_to_date_estimate"], run_config={
-            "ops": {"month_to_date_estimate": {"config": {"as_of": as_of, "month": "2026-11"}}}})
+        result = env.materialize([*SNAPSHOT, "do_balance_snapshots", "month_to_date_estimate", "analyst_warehouse"],
+                                 run_config={"ops": {"month_to_date_estimate": {"config": {
+                                     "as_of": as_of, "month": "2026-11"}}}})
         checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
         with env.connect() as conn:
             margin = conn.execute(
@@ -232,3 +234,6 @@ def test_the_live_margin_sets_projected_revenue_beside_digitaloceans_month_to_da
     revenue, missing, so_far, generated, cost, result = margin
     assert not current and missing is None and usd["tokyo-works"] == (17_000, 11_356)
     assert result == revenue - 374_160 and revenue == sum(v[1] for v in usd.values())
+    with duckdb.connect(str(env.root / "exports" / "warehouse.duckdb"), read_only=True) as copy:  # the analysts'
+        assert copy.execute("SELECT max(as_of) FROM marts.month_to_date_margin").fetchone()[0] == datetime(
+            2026, 11, 1, 12)                              # copy is refreshed after the estimate, in the same run
