@@ -20,7 +20,6 @@ from billing_assets.revenue.payments.stripe_push import (
     ACCOUNT_ERRORS,
     PushRefused,
     is_permanent,
-    make_client,
     push_document,
     stripe_message,
 )
@@ -81,7 +80,7 @@ def stripe_invoices(context: dg.AssetExecutionContext, stripe: StripeResource, w
                                       "GROUP BY 1").fetchall())
     pushed, failed = [], []
     with stripe_errors(stripe.api_key):
-        client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
+        client = stripe.client()
     for invoice_id, corrects, email in pending:  # network first; each success is recorded at once, below
         doc = stored[invoice_id]
         try:
@@ -167,7 +166,7 @@ def stripe_payments(context: dg.AssetExecutionContext, stripe: StripeResource, w
             return
     now = _now()
     with stripe_errors(stripe.api_key):
-        client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
+        client = stripe.client()
         if cursor is None or (cursor[0] is not None and cursor[0] < now - stripe_pull.EVENTS_RETAINED):
             changes, found, calls, cursor = stripe_pull.full_reconcile(client, ours, customers, now)
             mode, read = "full_reconcile", {"invoices_differing": len({f[0] for f in found})}
@@ -205,7 +204,7 @@ def stripe_full_reconcile(context: dg.AssetExecutionContext, stripe: StripeResou
         ours, cursor, customers = _held(conn)
     now = _now()
     with stripe_errors(stripe.api_key):
-        client = make_client(stripe.api_key, stripe.api_base, stripe.timeout_s, stripe.max_network_retries)
+        client = stripe.client()
         changes, found, calls, listed_cursor = stripe_pull.full_reconcile(client, ours, customers, now)
     with warehouse.connect() as conn:
         with transaction(conn):

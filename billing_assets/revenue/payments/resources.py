@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 
 import dagster as dg
+import stripe as stripe_sdk
 from pydantic import Field
 
+from billing_assets.revenue.payments.stripe_push import make_client
 from billing_assets.settings import secret_env
 
 DEFAULT_STRIPE_API_BASE = "https://api.stripe.com"
@@ -23,6 +25,10 @@ class StripeResource(dg.ConfigurableResource):
     @property
     def configured(self) -> bool:
         return bool(self.api_key)
+
+    def client(self) -> stripe_sdk.StripeClient:
+        """A client on this key (checked first: SecretError names STRIPE_API_KEY, never its value)."""
+        return make_client(self.api_key, self.api_base, self.timeout_s, self.max_network_retries)
 
 
 def stripe_from_environment() -> StripeResource:

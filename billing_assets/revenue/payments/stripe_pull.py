@@ -23,6 +23,7 @@ from billing_assets.revenue.payments.stripe_push import PAYMENT_NAMESPACE
 from billing_assets.warehouse import insert_rows, registered
 
 PAGE = 100  # Stripe's largest page
+EVENTS_RETAINED = timedelta(days=29)  # Stripe lists 30 days of events; older than that, reconcile in full
 CURSOR = "events"
 PAYMENT_COLUMNS = {"payment_id": pl.String, "invoice_id": pl.String, "tenant_id": pl.String,
                    "stripe_invoice_id": pl.String, "amount_minor": pl.Int64, "currency": pl.String,
@@ -108,17 +109,13 @@ def differences(held: dict[str, list], listed: dict[str, list], documents: dict)
 
 def write(conn, changes: Changes, cursor: tuple[datetime | None, str | None], mode: str, now: datetime) -> None:
     """Everything one sync learned, then what follows from it; the caller holds the transaction."""
-    if changes.statuses:
-        conn.execute("DELETE FROM revenue.stripe_invoice_status WHERE stripe_invoice_id IN (SELECT unnest(?))",
-                     [sorted(changes.statuses)])
-        insert_rows(conn, "revenue.stripe_invoice_status", list(changes.statuses.values()), STATUS_COLUMNS.split(", "))
-    if changes.charges:
-        conn.execute("DELETE FROM revenue.stripe_charges WHERE charge_id IN (SELECT unnest(?))", [sorted(changes.charges)])
-        insert_rows(conn, "revenue.stripe_charges", list(changes.charges.values()))
-    if changes.disputes:
-        conn.execute("DELETE FROM revenue.stripe_disputes WHERE dispute_id IN (SELECT unnest(?))",
-                     [sorted(changes.disputes)])
-        insert_rows(conn, "revenue.stripe_disputes", list(changes.disputes.values()))
+    for table, key, replaced, columns in (
+            ("revenue.stripe_invoice_status", "stripe_invoice_id", changes.statuses, STATUS_COLUMNS.split(", ")),
+            ("revenue.stripe_charges", "charge_id", changes.charges, None),
+            ("revenue.stripe_disputes", "dispute_id", changes.disputes, None)):  # latest row per id
+        if replaced:
+            conn.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT unnest(?))", [sorted(replaced)])  # noqa: S608
+            insert_rows(conn, table, list(replaced.values()), columns)
     for table, rows in (("revenue.stripe_events", changes.events), ("revenue.stripe_refunds", changes.refunds),
                         ("revenue.payment_failures", changes.failures)):
         insert_rows(conn, table, rows)
@@ -159,9 +156,6 @@ def derive_from_state(conn, now: datetime) -> None:
         "ORDER BY 1").fetchall()])
     store.void_documents(conn, [r[0] for r in conn.execute(
         "SELECT invoice_id FROM revenue.stripe_invoice_status WHERE status = 'void' ORDER BY 1").fetchall()])
-
-
-EVENTS_RETAINED = timedelta(days=29)  # Stripe lists 30 days of events; older than that, reconcile in full
 
 
 def full_reconcile(client, ours: Ours, customers: list[str], now: datetime
