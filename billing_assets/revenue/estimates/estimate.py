@@ -98,8 +98,7 @@ def estimate_month(conn, rate: RunRate, grace_hours: int) -> Estimate:
     previous = month_period(before.year, before.month)
     references = {tenant_id: (budget, prior) for tenant_id, budget, prior in conn.execute(
         read_sql("estimates/tenant_references.sql"), {"previous_start": naive(previous.start)}).fetchall()}
-    rates = {currency: usd for currency, usd, _ in conn.execute(
-        read_sql("estimates/usd_rates.sql"), {"month": month.label}).fetchall()}
+    rates = dict(conn.execute(read_sql("estimates/usd_rates.sql"), {"month": month.label}).fetchall())
     estimate = Estimate(rate, usage=usage, refused=refused)
     for tenant_id, q in sorted(quotes.items()):
         budget, prior = references.get(tenant_id, (None, None))
