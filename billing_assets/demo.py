@@ -126,10 +126,10 @@ def _summary(where, previews, started: float, log_path, aging_day, replay: datet
             "count(*) FILTER (WHERE document_type <> 'invoice'), sum(total_minor) FILTER (WHERE currency = 'USD') "
             "FROM revenue.tenant_invoices GROUP BY 1 ORDER BY 1").fetchall()
         aging = conn.execute(
-            "SELECT bucket, count(*), sum(open_usd_minor) / 100 FROM marts.receivables_aging WHERE as_of_date = ? "
+            "SELECT bucket, count(*), sum(open_usd_minor) * 0.01 FROM marts.receivables_aging WHERE as_of_date = ? "
             "GROUP BY 1 ORDER BY min(days_past_due)", [aging_day]).fetchall()
         dunning = conn.execute(
-            "SELECT tenant_slug, suggestion, reason, open_usd_minor / 100 FROM marts.dunning_suggestions "
+            "SELECT tenant_slug, suggestion, reason, open_usd_minor * 0.01 FROM marts.dunning_suggestions "
             "WHERE as_of_date = ? AND suggestion <> 'active' ORDER BY oldest_days_past_due DESC, tenant_slug LIMIT 5",
             [aging_day]).fetchall()
         estimates = [(slug, format_money(total, currency), f"{kind} {format_money(reference, currency)}" if kind else "",
@@ -137,9 +137,9 @@ def _summary(where, previews, started: float, log_path, aging_day, replay: datet
                      for slug, currency, total, kind, reference, percent, alerts, invoiced in conn.execute(
                          read_sql("estimates/demo_replay.sql"), {"month": f"{replay:%Y-%m-01}"}).fetchall()]
         running = conn.execute(
-            "SELECT strftime(period_start, '%Y-%m'), as_of, tenants, projected_revenue_usd_minor / 100, "
-            "do_month_to_date_usage_minor / 100, do_generated_at, projected_do_cost_usd_minor / 100, "
-            "projected_margin_usd_minor / 100, "
+            "SELECT strftime(period_start, '%Y-%m'), as_of, tenants, projected_revenue_usd_minor * 0.01, "
+            "do_month_to_date_usage_minor * 0.01, do_generated_at, projected_do_cost_usd_minor * 0.01, "
+            "projected_margin_usd_minor * 0.01, "
             "(SELECT count(*) FROM revenue.budget_alerts a WHERE a.period_start = r.period_start) "
             "FROM revenue.estimate_runs r ORDER BY computed_at DESC LIMIT 1").fetchone()
     print()
