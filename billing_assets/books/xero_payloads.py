@@ -24,6 +24,7 @@ from decimal import Decimal
 from billing_assets.books.payloads import Payable, Receivable
 from billing_assets.money import minor_to_major
 from billing_assets.revenue.invoicing.documents import PAYMENT_TERMS_DAYS
+from billing_assets.revenue.invoicing.rating import LineKind
 
 DIGITALOCEAN_CONTACT = {"ContactNumber": "digitalocean", "Name": "DigitalOcean LLC"}
 PAYMENT_TERMS = timedelta(days=PAYMENT_TERMS_DAYS)  # the tenant's terms, as on the Stripe invoice
@@ -34,7 +35,7 @@ ZERO_RATED = {"EXEMPTEXPORT", "EXEMPTOUTPUT", "EXEMPTEXPENSES", "EXEMPTCAPITAL",
 PAYABLE_TAXED, PAYABLE_UNTAXED = "payable", "payable-untaxed"
 DEFAULT_TAX_TYPES = f"{PAYABLE_TAXED}=INPUT,{PAYABLE_UNTAXED}=EXEMPTEXPENSES,AU=OUTPUT,EXPORT=EXEMPTEXPORT"
 DEFAULT_ACCOUNTS = "payable=310,sales=200"
-LINE_KINDS = ("plan_base", "addon", "overage", "minimum_commitment", "prior_period_usage", "credit")
+LINE_KINDS = tuple(kind.value for kind in LineKind if kind != LineKind.TAX)  # what XERO_ACCOUNT_CODES may name
 
 
 class XeroMappingError(ValueError):
