@@ -10,26 +10,17 @@ that must tie to the Summary say so on the Cover.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import xlsxwriter
-from xlsxwriter.utility import xl_rowcol_to_cell
 
 from billing_assets.exports import replace_atomically
-from billing_assets.money import exponent, minor_to_major
+from billing_assets.money import exponent
+from billing_assets.reports import xlsx
+from billing_assets.reports.xlsx import DECIMAL_STYLE, STYLE, Sheet, minor_text
 from billing_assets.sql_files import read_sql
-
-USD_FORMAT = '"$"#,##0.00;[Red]-"$"#,##0.00'
-
-
-def major(minor, currency: str = "USD") -> Decimal:
-    """Minor units (None: none) as an exact Decimal of major units, written to Excel as a number."""
-    return minor_to_major(int(minor or 0), currency)
 
 
 @dataclass(frozen=True)
@@ -95,82 +86,71 @@ def _totals_by_currency(table: Table) -> list[tuple[str, dict[int, int]]]:
     return sorted(sums.items())
 
 
+def _table_sheet(table: Table) -> Sheet:
+    """One table as a sheet: header, rows, and its totals (SUBTOTAL formulas, or sums per currency)."""
+    last_col = len(table.headers) - 1
+    letters = [xlsx.column_letter(c) for c in range(last_col + 1)]
+    sheet = Sheet(table.sheet, table.widths, freeze_header=True, autofilter=(max(len(table.rows), 1) + 1, last_col))
+    sheet.add_row(1, [xlsx.string_cell(f"{letters[c]}1", h, STYLE["header"]) for c, h in enumerate(table.headers)],
+                  last_col)
+    exponents: dict[str, int] = {}
+    usd, local = table.usd, table.local
+    for r, row in enumerate(table.rows, start=2):
+        currency = row[table.currency_column] if table.currency_column is not None else "USD"
+        local_exponent = exponents.get(currency)
+        if local_exponent is None:
+            local_exponent = exponents[currency] = exponent(currency)
+        cells = []
+        for c, value in enumerate(row):
+            if c in usd:
+                cells.append(xlsx.number_cell(f"{letters[c]}{r}", minor_text(int(value or 0), 2), STYLE["usd"]))
+            elif c in local:
+                cells.append(xlsx.number_cell(f"{letters[c]}{r}", minor_text(int(value or 0), local_exponent),
+                                              DECIMAL_STYLE[local_exponent]))
+            else:
+                cells.append(xlsx.value_cell(f"{letters[c]}{r}", value))
+        sheet.add_row(r, cells)
+    last = len(table.rows) + 1  # the last data row
+    if table.totals:
+        cells = [xlsx.string_cell(f"A{last + 1}", "Total", STYLE["bold"])]
+        for c in sorted(table.totals):
+            total = sum(int(row[c] or 0) for row in table.rows)
+            column = letters[c]
+            cells.append(xlsx.formula_cell(f"{column}{last + 1}", f"SUBTOTAL(109,{column}2:{column}{max(last, 2)})",
+                                           minor_text(total, 2), STYLE["usd_total"]))
+        sheet.add_row(last + 1, cells)
+    if table.currency_column is not None and table.local and not table.totals:
+        for r, (currency, sums) in enumerate(_totals_by_currency(table), start=last + 2):
+            e = exponent(currency)
+            sheet.add_row(r, [xlsx.string_cell(f"A{r}", f"Total {currency}", STYLE["bold"]),
+                              xlsx.string_cell(f"{letters[table.currency_column]}{r}", currency, STYLE["bold"]),
+                              *(xlsx.number_cell(f"{letters[c]}{r}", minor_text(total, e), DECIMAL_STYLE[e])
+                                for c, total in sorted(sums.items()))])
+    return sheet
+
+
 def write_close_pack(path: Path, month: str, run_id: str, cut_off: list[tuple[str, object]],
                      checks: list[tuple[str, str]], summary: list[tuple[str, object]], tables: list[Table]) -> Path:
     """The workbook, built in memory and put in place atomically (a reader sees the old one or this one)."""
-    content = io.BytesIO()  # xlsxwriter holds every cell in memory anyway; this adds only the zipped file
-    book = xlsxwriter.Workbook(content, {"strings_to_numbers": False, "remove_timezone": True})
-    bold = book.add_format({"bold": True})
-    title = book.add_format({"bold": True, "font_size": 16})
-    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    usd_format = book.add_format({"num_format": USD_FORMAT})
-    usd_total = book.add_format({"num_format": USD_FORMAT, "bold": True, "top": 1})
-    local_formats = {e: book.add_format({"num_format": "#,##0" + ("." + "0" * e if e else "")}) for e in (0, 2, 3)}
-    date_format = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-
-    cover = book.add_worksheet("Cover")
-    cover.set_column(0, 0, 44)
-    cover.set_column(1, 1, 60)
-    cover.write(0, 0, f"Month close pack, {month}", title)
+    cover = Sheet("Cover", (44, 60))
+    cover.add_row(1, [xlsx.string_cell("A1", f"Month close pack, {month}", STYLE["title"])])
     rows = [("Month", month), ("Run", run_id), *cut_off,
             ("Ties", "Tenant margin and Deployment margin totals = Summary revenue, cost of goods and gross "
                      "margin; Cost lines total = Summary cost of goods")]
-    for i, (label, value) in enumerate(rows, start=2):
-        cover.write(i, 0, label, bold)
-        cover.write(i, 1, value.isoformat(sep=" ") + " UTC" if isinstance(value, datetime) else str(value))
-    first_check = len(rows) + 3
-    cover.write(first_check, 0, "Asset check", header)
-    cover.write(first_check, 1, "Latest result", header)
-    for i, (check, status) in enumerate(checks, start=first_check + 1):
-        cover.write(i, 0, check)
-        cover.write(i, 1, status)
+    for r, (label, value) in enumerate(rows, start=3):
+        text = value.isoformat(sep=" ") + " UTC" if isinstance(value, datetime) else str(value)
+        cover.add_row(r, [xlsx.string_cell(f"A{r}", label, STYLE["bold"]), xlsx.string_cell(f"B{r}", text)], 1)
+    first_check = len(rows) + 4
+    cover.write_values(first_check, ("Asset check", "Latest result"), STYLE["header"])
+    for r, check in enumerate(checks, start=first_check + 1):
+        cover.write_values(r, check)
 
-    sheet = book.add_worksheet("Summary P&L")
-    sheet.set_column(0, 0, 44)
-    sheet.set_column(1, 1, 18)
-    sheet.write_row(0, 0, ("USD", month), header)
-    for i, (label, value) in enumerate(summary, start=1):
-        sheet.write(i, 0, label)
+    summary_sheet = Sheet("Summary P&L", (44, 18), freeze_header=True)
+    summary_sheet.write_values(1, ("USD", month), STYLE["header"])
+    for r, (label, value) in enumerate(summary, start=2):
         if label.endswith("%"):
-            sheet.write(i, 1, "n/a" if value is None else f"{value}%")
+            summary_sheet.write_values(r, (label, "n/a" if value is None else f"{value}%"))
         else:
-            sheet.write_number(i, 1, major(value), usd_format)
-    sheet.freeze_panes(1, 0)
-
-    for table in tables:
-        sheet = book.add_worksheet(table.sheet)
-        for col, width in enumerate(table.widths):
-            sheet.set_column(col, col, width)
-        sheet.write_row(0, 0, table.headers, header)
-        for r, row in enumerate(table.rows, start=1):
-            currency = row[table.currency_column] if table.currency_column is not None else "USD"
-            for c, value in enumerate(row):
-                if c in table.usd:
-                    sheet.write_number(r, c, major(value), usd_format)
-                elif c in table.local:
-                    sheet.write_number(r, c, major(value, currency), local_formats[exponent(currency)])
-                elif isinstance(value, datetime):
-                    sheet.write_datetime(r, c, value, date_format)
-                elif value is None:
-                    sheet.write_blank(r, c, None)
-                elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-                    sheet.write_number(r, c, value)
-                else:
-                    sheet.write_string(r, c, str(value))
-        last = len(table.rows)
-        sheet.autofilter(0, 0, max(last, 1), len(table.headers) - 1)
-        sheet.freeze_panes(1, 0)
-        if table.totals:
-            sheet.write(last + 1, 0, "Total", bold)
-            for c in sorted(table.totals):
-                total = sum(int(row[c] or 0) for row in table.rows)
-                cells = f"{xl_rowcol_to_cell(1, c)}:{xl_rowcol_to_cell(max(last, 1), c)}"
-                sheet.write_formula(last + 1, c, f"=SUBTOTAL(109,{cells})", usd_total, major(total))
-        if table.currency_column is not None and table.local and not table.totals:
-            for i, (currency, sums) in enumerate(_totals_by_currency(table), start=last + 2):
-                sheet.write(i, 0, f"Total {currency}", bold)
-                sheet.write(i, table.currency_column, currency, bold)
-                for c, total in sums.items():
-                    sheet.write_number(i, c, major(total, currency), local_formats[exponent(currency)])
-    book.close()
-    return replace_atomically(path, content.getvalue())
+            summary_sheet.add_row(r, [xlsx.string_cell(f"A{r}", label),
+                                      xlsx.number_cell(f"B{r}", minor_text(int(value or 0), 2), STYLE["usd"])], 1)
+    return replace_atomically(path, xlsx.workbook_bytes([cover, summary_sheet, *map(_table_sheet, tables)]))

@@ -1,0 +1,239 @@
+"""A small, fast .xlsx (SpreadsheetML) writer for the close pack's tables.
+
+Why our own: xlsxwriter spends about 10 µs per cell, and the close pack of 10,000 tenants has a
+million cells (100,000 tenants: ten million), so writing the workbook was the slowest step of the
+month close. This writer renders each row straight to XML text, about 2.5 µs per cell, and writes
+only what the pack uses: text (inline strings), numbers, date-times, formulas with their cached
+value, a fixed table of cell styles, column widths, a frozen header row and an autofilter. The parts
+and their order follow ECMA-376 as Excel writes them; the tests read the files back with openpyxl.
+
+Money is written from integer minor units as exact decimal text (`minor_text`), never via a float.
+The zip has fixed timestamps, so the same content gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+# Cell styles: the index is the `s` attribute of a cell; STYLES_XML below defines them in this order.
+STYLE = {"default": 0, "title": 1, "bold": 2, "header": 3, "usd": 4, "decimal2": 5, "decimal0": 6, "datetime": 7,
+         "usd_total": 8, "decimal3": 9}
+DECIMAL_STYLE = {0: STYLE["decimal0"], 2: STYLE["decimal2"], 3: STYLE["decimal3"]}
+EXCEL_MAX_ROWS, EXCEL_MAX_TEXT = 1_048_576, 32_767
+_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)  # Excel's day 0 (1900 date system)
+_NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]|_x[0-9A-Fa-f]{4}_")
+
+
+class XlsxError(ValueError):
+    """A table that Excel cannot hold (too many rows)."""
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _escape_char(match: re.Match) -> str:
+    text = match.group()
+    if text == "&":
+        return "&amp;"
+    if text == "<":
+        return "&lt;"
+    if text == ">":
+        return "&gt;"
+    if text.startswith("_x"):  # a literal `_xHHHH_` would read back as an escaped character
+        return "_x005F" + text
+    return f"_x{ord(text):04X}_"  # control characters are not allowed in XML 1.0: Excel's own escape
+
+
+def escape_text(text: str) -> str:
+    """Text as it goes into `<t>`: XML-escaped, control characters as `_xHHHH_`, cut to Excel's limit."""
+    if len(text) > EXCEL_MAX_TEXT:
+        text = text[:EXCEL_MAX_TEXT]
+    return _NEEDS_ESCAPE.sub(_escape_char, text)
+
+
+def minor_text(minor: int, exponent: int) -> str:
+    """Integer minor units as exact major-unit text: (-1234, 2) -> `-12.34`, (7500, 0) -> `7500`."""
+    if not exponent:
+        return str(minor)
+    whole, part = divmod(abs(minor), 10**exponent)
+    return f"{'-' if minor < 0 else ''}{whole}.{part:0{exponent}d}"
+
+
+def string_cell(ref: str, text: str, style: int = 0) -> str:
+    styled = f' s="{style}"' if style else ""
+    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+    return f'<c r="{ref}"{styled} t="inlineStr"><is><t{space}>{escape_text(text)}</t></is></c>'
+
+
+def number_cell(ref: str, number_text: str, style: int = 0) -> str:
+    styled = f' s="{style}"' if style else ""
+    return f'<c r="{ref}"{styled}><v>{number_text}</v></c>'
+
+
+def value_cell(ref: str, value: object, style: int = 0) -> str:
+    """A cell for a plain value: None (no cell), text, number, or date-time (as Excel's serial day in
+    UTC; a naive date-time is UTC already, as everywhere in the warehouse)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return string_cell(ref, str(value), style)
+    if isinstance(value, int | Decimal):
+        return number_cell(ref, format(value, "f") if isinstance(value, Decimal) else str(value), style)
+    if isinstance(value, float):
+        return number_cell(ref, repr(value), style)
+    if isinstance(value, datetime):
+        serial = ((value if value.tzinfo else value.replace(tzinfo=UTC)) - _EPOCH).total_seconds() / 86400
+        return number_cell(ref, repr(serial), style or STYLE["datetime"])
+    return string_cell(ref, str(value), style)
+
+
+def formula_cell(ref: str, formula: str, cached_text: str, style: int = 0) -> str:
+    """A live formula with its value cached, so a reader without recalculation sees the figure too."""
+    styled = f' s="{style}"' if style else ""
+    return f'<c r="{ref}"{styled}><f>{escape_text(formula)}</f><v>{cached_text}</v></c>'
+
+
+@dataclass
+class Sheet:
+    """One worksheet: rows of pre-rendered cells, 1-based row numbers in writing order."""
+    name: str
+    widths: Sequence[float] = ()
+    freeze_header: bool = False
+    autofilter: tuple[int, int] | None = None  # (last row, last column index) of the filtered range
+    _rows: list[str] = field(default_factory=list)
+    _last_row: int = 0
+    _last_col: int = 0
+
+    def add_row(self, row: int, cells: Iterable[str], last_col: int = 0) -> None:
+        """`cells` from the *_cell functions with refs on `row`; rows must come in increasing order."""
+        if row <= self._last_row:
+            raise XlsxError(f"sheet {self.name!r}: row {row} written after row {self._last_row}")
+        if row > EXCEL_MAX_ROWS:
+            raise XlsxError(f"sheet {self.name!r} needs row {row:,}; Excel holds {EXCEL_MAX_ROWS:,} rows per sheet")
+        self._rows.append(f'<row r="{row}">{"".join(cells)}</row>')
+        self._last_row, self._last_col = row, max(self._last_col, last_col)
+
+    def write_values(self, row: int, values: Sequence[object], style: int = 0) -> None:
+        """A row of plain values from column A, all in one style."""
+        self.add_row(row, [value_cell(f"{column_letter(c)}{row}", v, style) for c, v in enumerate(values)],
+                     len(values) - 1)
+
+    def xml(self) -> str:
+        last_col = max(self._last_col, len(self.widths) - 1, 0)
+        dimension = f"A1:{column_letter(last_col)}{max(self._last_row, 1)}"
+        pane = ('<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+                '<selection pane="bottomLeft"/>' if self.freeze_header else "")
+        view = f'<sheetViews><sheetView workbookViewId="0">{pane}</sheetView></sheetViews>'
+        cols = "".join(f'<col min="{i}" max="{i}" width="{w + 0.7109375}" customWidth="1"/>'
+                       for i, w in enumerate(self.widths, start=1))
+        filtered = f'<autoFilter ref="{self.filter_range()}"/>' if self.autofilter else ""
+        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN_NS}" '
+                f'xmlns:r="{REL_NS}"><dimension ref="{dimension}"/>{view}<sheetFormatPr defaultRowHeight="15"/>'
+                f'{f"<cols>{cols}</cols>" if cols else ""}<sheetData>{"".join(self._rows)}</sheetData>{filtered}'
+                '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+                "</worksheet>")
+
+    def filter_range(self, absolute: bool = False) -> str:
+        last_row, last_col = self.autofilter
+        d = "$" if absolute else ""
+        return f"{d}A{d}1:{d}{column_letter(last_col)}{d}{last_row}"
+
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_FONT = '<sz val="{size}"/><name val="Calibri"/><family val="2"/>'
+STYLES_XML = (
+    f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{MAIN_NS}">'
+    '<numFmts count="5"><numFmt numFmtId="164" formatCode="&quot;$&quot;#,##0.00;[Red]-&quot;$&quot;#,##0.00"/>'
+    '<numFmt numFmtId="165" formatCode="#,##0.00"/><numFmt numFmtId="166" formatCode="#,##0"/>'
+    '<numFmt numFmtId="167" formatCode="yyyy-mm-dd hh:mm:ss"/><numFmt numFmtId="168" formatCode="#,##0.000"/>'
+    '</numFmts><fonts count="3">'
+    f'<font>{_FONT.format(size=11)}</font><font><b/>{_FONT.format(size=16)}</font><font><b/>{_FONT.format(size=11)}'
+    '</font></fonts><fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill '
+    'patternType="gray125"/></fill><fill><patternFill patternType="solid"><fgColor rgb="FFDDEBF7"/><bgColor '
+    'indexed="64"/></patternFill></fill></fills><borders count="3"><border><left/><right/><top/><bottom/>'
+    '<diagonal/></border><border><left style="thin"><color auto="1"/></left><right style="thin"><color auto="1"/>'
+    '</right><top style="thin"><color auto="1"/></top><bottom style="thin"><color auto="1"/></bottom><diagonal/>'
+    '</border><border><left/><right/><top style="thin"><color auto="1"/></top><bottom/><diagonal/></border>'
+    '</borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="10">'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'                       # default
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'         # title
+    '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>'         # bold
+    '<xf numFmtId="0" fontId="2" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1" '
+    'applyBorder="1"/>'                                                                     # header
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'  # usd
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'  # decimal2
+    '<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'  # decimal0
+    '<xf numFmtId="167" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'  # datetime
+    '<xf numFmtId="164" fontId="2" fillId="0" borderId="2" xfId="0" applyNumberFormat="1" applyFont="1" '
+    'applyBorder="1"/>'                                                                     # usd_total
+    '<xf numFmtId="168" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'  # decimal3
+    '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    '<dxfs count="0"/><tableStyles count="0"/></styleSheet>')
+_SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_HEADER = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+
+def _quoted(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def workbook_parts(sheets: Sequence[Sheet]) -> dict[str, str]:
+    """Every part of the package by its path in the zip."""
+    overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_SHEET_TYPE}"/>'
+                        for i in range(1, len(sheets) + 1))
+    content_types = (
+        f'{_HEADER}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        f"{overrides}</Types>")
+    package_rels = (f'{_HEADER}<Relationships xmlns="{PKG_REL_NS}"><Relationship Id="rId1" '
+                    f'Type="{REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+    sheet_rels = "".join(f'<Relationship Id="rId{i}" Type="{REL_NS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                         for i in range(1, len(sheets) + 1))
+    workbook_rels = (f'{_HEADER}<Relationships xmlns="{PKG_REL_NS}">{sheet_rels}<Relationship '
+                     f'Id="rId{len(sheets) + 1}" Type="{REL_NS}/styles" Target="styles.xml"/></Relationships>')
+    entries = "".join(f'<sheet name="{escape_text(s.name)}" sheetId="{i}" r:id="rId{i}"/>'
+                      for i, s in enumerate(sheets, start=1))
+    filters = "".join(f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
+                      f"{escape_text(_quoted(s.name))}!{s.filter_range(absolute=True)}</definedName>"
+                      for i, s in enumerate(sheets) if s.autofilter)
+    workbook = (f'{_HEADER}<workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><bookViews><workbookView/></bookViews>'
+                f"<sheets>{entries}</sheets>{f'<definedNames>{filters}</definedNames>' if filters else ''}"
+                '<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>')
+    parts = {"[Content_Types].xml": content_types, "_rels/.rels": package_rels, "xl/workbook.xml": workbook,
+             "xl/_rels/workbook.xml.rels": workbook_rels, "xl/styles.xml": STYLES_XML}
+    parts.update({f"xl/worksheets/sheet{i}.xml": s.xml() for i, s in enumerate(sheets, start=1)})
+    return parts
+
+
+def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
+    """The .xlsx file: the parts deflated in a zip with fixed timestamps."""
+    if len({s.name for s in sheets}) != len(sheets):
+        raise XlsxError("two sheets share a name")
+    content = io.BytesIO()
+    with zipfile.ZipFile(content, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as package:
+        for name, text in workbook_parts(sheets).items():
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            package.writestr(info, text.encode("utf-8"), compresslevel=6)
+    return content.getvalue()
