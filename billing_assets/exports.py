@@ -16,7 +16,11 @@ def atomic_path(final: Path) -> Iterator[Path]:
     reader sees the old file or the new one, never half of one."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f".{final.name}.tmp")
-    yield tmp
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a failed write leaves the old file and nothing else
+        raise
     os.replace(tmp, final)
 
 

@@ -18,7 +18,7 @@ from billing_assets.assets_common import month_bounds, monthly_results
 from billing_assets.margin.analyst_copy import ANALYST_COPY
 from billing_assets.partitions import monthly_partitions
 from billing_assets.periods import naive
-from billing_assets.reports.close_pack import close_pack_tables, summary_rows, write_close_pack
+from billing_assets.reports.close_pack import write_close_pack
 from billing_assets.reports.dashboard import write_dashboard
 from billing_assets.reports.exports import write_analyst_exports
 from billing_assets.sql_files import read_sql
@@ -131,12 +131,11 @@ def close_pack(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         for month in _months(context):
             cut_off = conn.execute(read_sql("reports/close_pack_cut_off.sql"), {"month_start": f"{month}-01"}).fetchone()
             labels = ("Source snapshot taken at", "DigitalOcean documents fetched at", "Invoices computed at")
-            tables = close_pack_tables(conn, month)
-            path = write_close_pack(
-                folder / f"close_pack_{month}.xlsx", month, context.run_id,
-                [(label, value or "not yet") for label, value in zip(labels, cut_off, strict=True)],
-                checks, summary_rows(conn, month), tables)
-            written[month] = (path, sum(len(table.rows) for table in tables))
+            path = folder / f"close_pack_{month}.xlsx"
+            rows = write_close_pack(path, conn, month, context.run_id,
+                                    [(label, value or "not yet") for label, value in zip(labels, cut_off, strict=True)],
+                                    checks)
+            written[month] = (path, rows)
 
     def month_metadata(start: datetime, _end: datetime) -> dict[str, object]:
         path, rows = written[f"{start:%Y-%m}"]

@@ -8,18 +8,20 @@ value, a fixed table of cell styles, column widths, a frozen header row and an a
 and their order follow ECMA-376 as Excel writes them; the tests read the files back with openpyxl.
 
 Money is written from integer minor units as exact decimal text (`minor_text`), never via a float.
-The zip has fixed timestamps, so the same content gives the same bytes.
+Sheets are streamed into the zip as they are written, so memory does not grow with the rows; the
+zip has fixed timestamps, so the same content gives the same bytes.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
+from typing import BinaryIO
 
 # Cell styles: the index is the `s` attribute of a cell; STYLES_XML below defines them in this order.
 STYLE = {"default": 0, "title": 1, "bold": 2, "header": 3, "usd": 4, "decimal2": 5, "decimal0": 6, "datetime": 7,
@@ -106,45 +108,50 @@ def formula_cell(ref: str, formula: str, cached_text: str, style: int = 0) -> st
     return f'<c r="{ref}"{styled}><f>{escape_text(formula)}</f><v>{cached_text}</v></c>'
 
 
-@dataclass
 class Sheet:
-    """One worksheet: rows of pre-rendered cells, 1-based row numbers in writing order."""
-    name: str
-    widths: Sequence[float] = ()
-    freeze_header: bool = False
-    autofilter: tuple[int, int] | None = None  # (last row, last column index) of the filtered range
-    _rows: list[str] = field(default_factory=list)
-    _last_row: int = 0
-    _last_col: int = 0
+    """One worksheet being written: rows go straight into the workbook's zip entry (a few thousand
+    rendered rows are buffered), so a sheet of a million rows never sits in memory. Rows are 1-based
+    and come in increasing order. Made by Workbook.sheet()."""
 
-    def add_row(self, row: int, cells: Iterable[str], last_col: int = 0) -> None:
-        """`cells` from the *_cell functions with refs on `row`; rows must come in increasing order."""
+    _FLUSH_ROWS = 5_000
+
+    def __init__(self, name: str, stream: BinaryIO, widths: Sequence[float], freeze_header: bool) -> None:
+        self.name = name
+        self.autofilter: tuple[int, int] | None = None  # (last row, last column index); set before the end
+        self._stream, self._pending, self._last_row = stream, [], 0
+        pane = ('<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+                '<selection pane="bottomLeft"/>' if freeze_header else "")
+        cols = "".join(f'<col min="{i}" max="{i}" width="{w + 0.7109375}" customWidth="1"/>'
+                       for i, w in enumerate(widths, start=1))
+        # no <dimension>: it is optional, and where a streamed sheet ends is known only at its end
+        self._write(f'{_HEADER}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheetViews><sheetView '
+                    f'workbookViewId="0">{pane}</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+                    f'{f"<cols>{cols}</cols>" if cols else ""}<sheetData>')
+
+    def _write(self, text: str) -> None:
+        self._stream.write(text.encode("utf-8"))
+
+    def add_row(self, row: int, cells: Iterable[str]) -> None:
+        """`cells` from the *_cell functions, with refs on `row`."""
         if row <= self._last_row:
             raise XlsxError(f"sheet {self.name!r}: row {row} written after row {self._last_row}")
         if row > EXCEL_MAX_ROWS:
             raise XlsxError(f"sheet {self.name!r} needs row {row:,}; Excel holds {EXCEL_MAX_ROWS:,} rows per sheet")
-        self._rows.append(f'<row r="{row}">{"".join(cells)}</row>')
-        self._last_row, self._last_col = row, max(self._last_col, last_col)
+        self._pending.append(f'<row r="{row}">{"".join(cells)}</row>')
+        self._last_row = row
+        if len(self._pending) >= self._FLUSH_ROWS:
+            self._write("".join(self._pending))
+            self._pending.clear()
 
     def write_values(self, row: int, values: Sequence[object], style: int = 0) -> None:
         """A row of plain values from column A, all in one style."""
-        self.add_row(row, [value_cell(f"{column_letter(c)}{row}", v, style) for c, v in enumerate(values)],
-                     len(values) - 1)
+        self.add_row(row, [value_cell(f"{column_letter(c)}{row}", v, style) for c, v in enumerate(values)])
 
-    def xml(self) -> str:
-        last_col = max(self._last_col, len(self.widths) - 1, 0)
-        dimension = f"A1:{column_letter(last_col)}{max(self._last_row, 1)}"
-        pane = ('<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-                '<selection pane="bottomLeft"/>' if self.freeze_header else "")
-        view = f'<sheetViews><sheetView workbookViewId="0">{pane}</sheetView></sheetViews>'
-        cols = "".join(f'<col min="{i}" max="{i}" width="{w + 0.7109375}" customWidth="1"/>'
-                       for i, w in enumerate(self.widths, start=1))
+    def finish(self) -> None:
         filtered = f'<autoFilter ref="{self.filter_range()}"/>' if self.autofilter else ""
-        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN_NS}" '
-                f'xmlns:r="{REL_NS}"><dimension ref="{dimension}"/>{view}<sheetFormatPr defaultRowHeight="15"/>'
-                f'{f"<cols>{cols}</cols>" if cols else ""}<sheetData>{"".join(self._rows)}</sheetData>{filtered}'
-                '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-                "</worksheet>")
+        self._write("".join(self._pending) + f"</sheetData>{filtered}<pageMargins left=\"0.7\" right=\"0.7\" "
+                    'top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>')
+        self._pending.clear()
 
     def filter_range(self, absolute: bool = False) -> str:
         last_row, last_col = self.autofilter
@@ -193,47 +200,70 @@ def _quoted(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def workbook_parts(sheets: Sequence[Sheet]) -> dict[str, str]:
-    """Every part of the package by its path in the zip."""
-    overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_SHEET_TYPE}"/>'
-                        for i in range(1, len(sheets) + 1))
-    content_types = (
-        f'{_HEADER}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/styles.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-        f"{overrides}</Types>")
-    package_rels = (f'{_HEADER}<Relationships xmlns="{PKG_REL_NS}"><Relationship Id="rId1" '
-                    f'Type="{REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
-    sheet_rels = "".join(f'<Relationship Id="rId{i}" Type="{REL_NS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-                         for i in range(1, len(sheets) + 1))
-    workbook_rels = (f'{_HEADER}<Relationships xmlns="{PKG_REL_NS}">{sheet_rels}<Relationship '
-                     f'Id="rId{len(sheets) + 1}" Type="{REL_NS}/styles" Target="styles.xml"/></Relationships>')
-    entries = "".join(f'<sheet name="{escape_text(s.name)}" sheetId="{i}" r:id="rId{i}"/>'
-                      for i, s in enumerate(sheets, start=1))
-    filters = "".join(f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
-                      f"{escape_text(_quoted(s.name))}!{s.filter_range(absolute=True)}</definedName>"
-                      for i, s in enumerate(sheets) if s.autofilter)
-    workbook = (f'{_HEADER}<workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><bookViews><workbookView/></bookViews>'
-                f"<sheets>{entries}</sheets>{f'<definedNames>{filters}</definedNames>' if filters else ''}"
-                '<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>')
-    parts = {"[Content_Types].xml": content_types, "_rels/.rels": package_rels, "xl/workbook.xml": workbook,
-             "xl/_rels/workbook.xml.rels": workbook_rels, "xl/styles.xml": STYLES_XML}
-    parts.update({f"xl/worksheets/sheet{i}.xml": s.xml() for i, s in enumerate(sheets, start=1)})
-    return parts
+class Workbook:
+    """An .xlsx file written sheet by sheet into `target` (a path or a binary file), parts deflated in a
+    zip with fixed timestamps, so the same content gives the same bytes.
 
+        with Workbook(path) as book:
+            with book.sheet("Cover", widths=(44, 60)) as sheet:
+                sheet.write_values(1, ("Month", "2026-10"))
+    """
 
-def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
-    """The .xlsx file: the parts deflated in a zip with fixed timestamps."""
-    if len({s.name for s in sheets}) != len(sheets):
-        raise XlsxError("two sheets share a name")
-    content = io.BytesIO()
-    with zipfile.ZipFile(content, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as package:
-        for name, text in workbook_parts(sheets).items():
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            package.writestr(info, text.encode("utf-8"), compresslevel=6)
-    return content.getvalue()
+    def __init__(self, target: str | Path | BinaryIO) -> None:
+        self._zip = zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6)
+        self._sheets: list[Sheet] = []
+
+    def _entry(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        return info
+
+    @contextmanager
+    def sheet(self, name: str, widths: Sequence[float] = (), freeze_header: bool = False) -> Iterator[Sheet]:
+        if any(s.name == name for s in self._sheets):
+            raise XlsxError(f"two sheets named {name!r}")
+        with self._zip.open(self._entry(f"xl/worksheets/sheet{len(self._sheets) + 1}.xml"), "w") as stream:
+            sheet = Sheet(name, stream, widths, freeze_header)
+            yield sheet
+            sheet.finish()
+        self._sheets.append(sheet)
+
+    def __enter__(self) -> Workbook:
+        return self
+
+    def __exit__(self, failed: type[BaseException] | None, *_: object) -> None:
+        if failed is None:
+            for name, text in self._package_parts().items():
+                self._zip.writestr(self._entry(name), text.encode("utf-8"))
+        self._zip.close()
+
+    def _package_parts(self) -> dict[str, str]:
+        sheets = self._sheets
+        overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_SHEET_TYPE}"/>'
+                            for i in range(1, len(sheets) + 1))
+        content_types = (
+            f'{_HEADER}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            f"{overrides}</Types>")
+        package_rels = (f'{_HEADER}<Relationships xmlns="{PKG_REL_NS}"><Relationship Id="rId1" '
+                        f'Type="{REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        sheet_rels = "".join(f'<Relationship Id="rId{i}" Type="{REL_NS}/worksheet" '
+                             f'Target="worksheets/sheet{i}.xml"/>' for i in range(1, len(sheets) + 1))
+        workbook_rels = (f'{_HEADER}<Relationships xmlns="{PKG_REL_NS}">{sheet_rels}<Relationship '
+                         f'Id="rId{len(sheets) + 1}" Type="{REL_NS}/styles" Target="styles.xml"/></Relationships>')
+        entries = "".join(f'<sheet name="{escape_text(s.name)}" sheetId="{i}" r:id="rId{i}"/>'
+                          for i, s in enumerate(sheets, start=1))
+        filters = "".join(f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
+                          f"{escape_text(_quoted(s.name))}!{s.filter_range(absolute=True)}</definedName>"
+                          for i, s in enumerate(sheets) if s.autofilter)
+        workbook = (f'{_HEADER}<workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><bookViews><workbookView/>'
+                    f"</bookViews><sheets>{entries}</sheets>"
+                    f"{f'<definedNames>{filters}</definedNames>' if filters else ''}"
+                    '<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>')
+        return {"[Content_Types].xml": content_types, "_rels/.rels": package_rels, "xl/workbook.xml": workbook,
+                "xl/_rels/workbook.xml.rels": workbook_rels, "xl/styles.xml": STYLES_XML}
