@@ -29,11 +29,16 @@ STYLE = {"default": 0, "title": 1, "bold": 2, "header": 3, "usd": 4, "decimal2":
 DECIMAL_STYLE = {0: STYLE["decimal0"], 2: STYLE["decimal2"], 3: STYLE["decimal3"]}
 EXCEL_MAX_ROWS, EXCEL_MAX_TEXT = 1_048_576, 32_767
 _EPOCH = datetime(1899, 12, 30, tzinfo=UTC)  # Excel's day 0 (1900 date system)
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_HEADER = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]|_x[0-9A-Fa-f]{4}_")
 
 
 class XlsxError(ValueError):
-    """A table that Excel cannot hold (too many rows)."""
+    """What Excel cannot hold (a sheet past its last row) or a misuse (rows out of order, two sheets of
+    one name)."""
 
 
 def column_letter(index: int) -> str:
@@ -149,8 +154,8 @@ class Sheet:
 
     def finish(self) -> None:
         filtered = f'<autoFilter ref="{self.filter_range()}"/>' if self.autofilter else ""
-        self._write("".join(self._pending) + f"</sheetData>{filtered}<pageMargins left=\"0.7\" right=\"0.7\" "
-                    'top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>')
+        margins = '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+        self._write(f'{"".join(self._pending)}</sheetData>{filtered}{margins}</worksheet>')
         self._pending.clear()
 
     def filter_range(self, absolute: bool = False) -> str:
@@ -159,9 +164,6 @@ class Sheet:
         return f"{d}A{d}1:{d}{column_letter(last_col)}{d}{last_row}"
 
 
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _FONT = '<sz val="{size}"/><name val="Calibri"/><family val="2"/>'
 STYLES_XML = (
     f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{MAIN_NS}">'
@@ -193,7 +195,6 @@ STYLES_XML = (
     '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     '<dxfs count="0"/><tableStyles count="0"/></styleSheet>')
 _SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-_HEADER = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
 def _quoted(name: str) -> str:
