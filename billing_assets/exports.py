@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+# Rows per Arrow batch handed to write_exports: an `_all` analyst export holds a table's whole history
+# and a FOCUS month 900,000 lines at 100,000 tenants; as one frame each made its step the close's peak.
+EXPORT_BATCH_ROWS = 100_000
 
 
 @contextmanager
@@ -26,38 +30,25 @@ def atomic_path(final: Path) -> Iterator[Path]:
     os.replace(tmp, final)
 
 
-def write_exports(frame: pl.DataFrame, folder: Path, stem: str, csv: bool = True,
-                  csv_options: dict | None = None) -> list[Path]:
-    """`stem`.parquet (and .csv, written with polars' `csv_options`) in `folder`, each written to a
-    temporary name and renamed into place."""
-    written = []
-    for suffix in (".parquet", ".csv") if csv else (".parquet",):
-        final = folder / f"{stem}{suffix}"
-        with atomic_path(final) as tmp:
-            if suffix == ".parquet":
-                frame.write_parquet(tmp)
-            else:
-                frame.write_csv(tmp, **(csv_options or {}))
-        written.append(final)
-    return written
-
-
-def write_streamed_exports(batches: pa.RecordBatchReader, folder: Path, stem: str,
-                           csv_options: dict | None = None) -> tuple[list[Path], int]:
-    """`stem`.parquet and .csv from a stream of Arrow batches, one batch in memory at a time (a table's
-    whole history can outgrow what the process should hold), each written to a temporary name and
-    renamed into place. Returns the files and the rows written."""
-    parquet, csv = folder / f"{stem}.parquet", folder / f"{stem}.csv"
+def write_exports(batches: pa.RecordBatchReader, folder: Path, stem: str, csv: bool = True,
+                  csv_options: dict | None = None) -> tuple[list[Path], int]:
+    """`stem`.parquet (and .csv, written by polars with `csv_options`) from a stream of Arrow batches, one
+    batch in memory at a time (a table's whole history can outgrow what the process should hold), each
+    file written to a temporary name and renamed into place. Returns the files and the rows written."""
+    files = [folder / f"{stem}.parquet", *([folder / f"{stem}.csv"] if csv else [])]
     rows = 0
-    with (atomic_path(parquet) as parquet_tmp, atomic_path(csv) as csv_tmp,
-          pq.ParquetWriter(parquet_tmp, batches.schema, compression="zstd") as parquet_file,
-          open(csv_tmp, "wb") as csv_file):
-        pl.from_arrow(batches.schema.empty_table()).write_csv(csv_file, **(csv_options or {}))  # the header
+    with ExitStack() as stack:
+        parquet = stack.enter_context(pq.ParquetWriter(stack.enter_context(atomic_path(files[0])), batches.schema,
+                                                       compression="zstd"))
+        text = stack.enter_context(open(stack.enter_context(atomic_path(files[1])), "wb")) if csv else None
+        if text:
+            pl.from_arrow(batches.schema.empty_table()).write_csv(text, **(csv_options or {}))  # the header
         for batch in batches:
-            parquet_file.write_batch(batch)
-            pl.from_arrow(batch).write_csv(csv_file, include_header=False, **(csv_options or {}))
+            parquet.write_batch(batch)
+            if text:
+                pl.from_arrow(batch).write_csv(text, include_header=False, **(csv_options or {}))
             rows += batch.num_rows
-    return [parquet, csv], rows
+    return files, rows
 
 
 def replace_atomically(path: Path, content: bytes) -> Path:

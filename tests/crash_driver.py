@@ -28,13 +28,13 @@ def main(argv: list[str]) -> None:
     if point == "mid-export":
         import billing_assets.reports.exports as exports
 
-        real_write, calls = exports.write_streamed_exports, []
+        real_write, calls = exports.write_exports, []
 
         def write_once_then_die(*args, **kwargs):
             calls.append(args)
             return real_write(*args, **kwargs) if len(calls) == 1 else _die()
 
-        exports.write_streamed_exports = write_once_then_die
+        exports.write_exports = write_once_then_die
         Env(root, resources).materialize(["analyst_exports"], partition_key="2026-04-01")
     elif point == "after-stripe-finalize":
         import billing_assets.revenue.payments.assets as payments

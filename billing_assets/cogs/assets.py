@@ -18,7 +18,7 @@ from billing_assets.cogs.matching import (
     allocate,
     match_lines,
 )
-from billing_assets.exports import write_exports
+from billing_assets.exports import EXPORT_BATCH_ROWS, write_exports
 from billing_assets.ingest.resources import DigitalOceanResource
 from billing_assets.money import format_money
 from billing_assets.periods import Period, aware, months_in
@@ -205,10 +205,11 @@ def focus_cost_rows(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             conn.execute(f"INSERT INTO cogs.focus_cost_rows BY NAME {read_sql('cogs/focus_cost_rows.sql')}",
                          {**params, "billing_account_name": digitalocean.team_name})
         for month in months_in(Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))):
-            table = conn.sql('SELECT * FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" = ? '
-                             'ORDER BY "x_InvoiceUuid", "x_LineNumber"', params=[month.start.replace(tzinfo=None)]).pl()
+            rows = conn.sql('SELECT * FROM cogs.focus_cost_rows WHERE "BillingPeriodStart" = ? '
+                            'ORDER BY "x_InvoiceUuid", "x_LineNumber"', params=[month.start.replace(tzinfo=None)])
             files[month.start.replace(tzinfo=None)] = write_exports(
-                table, folder, f"focus_cost_rows_{month.label}", csv=False) if table.height else []
+                rows.to_arrow_reader(EXPORT_BATCH_ROWS), folder, f"focus_cost_rows_{month.label}", csv=False
+            )[0] if rows.count("*").fetchall()[0][0] else []
         mismatches = conn.execute(read_sql("cogs/check_focus.sql"), params).fetchall()
         schema = table_schema(conn, "cogs.focus_cost_rows")
 

@@ -16,16 +16,13 @@ from pathlib import Path
 
 import duckdb
 
-from billing_assets.exports import write_streamed_exports
+from billing_assets.exports import EXPORT_BATCH_ROWS, write_exports
 from billing_assets.money import CURRENCY_EXPONENTS
 from billing_assets.sql_files import read_sql
 
 EXPORTS = ("monthly_pnl", "tenant_margin", "deployment_margin", "reconciliation_report", "tenant_invoices",
            "tenant_invoice_lines", "deployment_costs")
 CSV_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
-# Rows per Arrow batch: an `_all` file holds a table's whole history, streamed, never one frame (at
-# 100,000 tenants that frame made this step the month close's peak).
-EXPORT_BATCH_ROWS = 100_000
 
 
 def _factor(currency_column: str) -> str:
@@ -74,7 +71,7 @@ def write_analyst_exports(conn: duckdb.DuckDBPyConnection, folder: Path, months:
     for name in EXPORTS:
         for label, start, end in [*months, ("all", first, last)]:
             batches = analyst_relation(conn, name, start, end).to_arrow_reader(EXPORT_BATCH_ROWS)
-            paths, rows = write_streamed_exports(batches, folder, f"{name}_{label}", {
+            paths, rows = write_exports(batches, folder, f"{name}_{label}", csv_options={
                 "datetime_format": CSV_TIMESTAMP, "date_format": "%Y-%m-%d"})
             written.setdefault(label, []).extend((path, rows) for path in paths)
     return written
