@@ -20,6 +20,7 @@ from billing_assets.cogs.matching import (
 )
 from billing_assets.exports import EXPORT_BATCH_ROWS, write_exports
 from billing_assets.ingest.resources import DigitalOceanResource
+from billing_assets.memory import collector_paused
 from billing_assets.money import format_money
 from billing_assets.periods import Period, aware, months_in
 from billing_assets.price_list import price_frame, region_frame
@@ -71,25 +72,26 @@ def cost_line_matches(context: dg.AssetExecutionContext, config: MatchingConfig,
     resource, deployment and tenant, or the reason it is unallocated."""
     start, end = month_window(context)
     with warehouse.connect() as conn:
-        resources = [Resource(r[0], r[1], r[2], r[3], r[4], r[5], r[6], aware(r[7]), aware(r[8])) for r in conn.execute(
-            "SELECT r.resource_id, r.deployment_id, d.tenant_id, r.kind, r.name, r.provider_resource_id, "
-            "r.provider_uuid, r.created_at, r.deleted_at FROM staging.cloud_resources r "
-            "JOIN staging.deployments d USING (deployment_id) ORDER BY r.resource_id").fetchall()]
-        node_clusters = dict(conn.execute("SELECT provider_resource_id, cluster_uuid FROM ingest.do_resources "
-                                          "WHERE cluster_uuid IS NOT NULL AND provider_resource_id IS NOT NULL")
-                             .fetchall())
-        rows = conn.execute(
-            "SELECT period_start, invoice_uuid, line_number, product, group_description, description, start_at, end_at, "
-            "amount_minor, is_tax, resource_id, resource_uuid FROM ingest.do_cost_lines "
-            "WHERE period_start >= ? AND period_start < ? ORDER BY period_start, invoice_uuid, line_number",
-            [start, end]).fetchall()
-        lines = [Line(r[1], r[2], r[3], r[4], r[5], aware(r[6]), aware(r[7]), r[8], r[9], r[10], r[11]) for r in rows]
-        matches = match_lines(lines, resources, node_clusters)
-        with transaction(conn):
-            conn.execute("DELETE FROM cogs.cost_line_matches WHERE period_start >= ? AND period_start < ?", [start, end])
-            insert_rows(conn, "cogs.cost_line_matches",
-                [[r[0], m.invoice_uuid, m.line_number, r[3], r[5], m.kind, r[8], m.method, m.resource_id,
-                  m.deployment_id, m.tenant_id, m.unallocated_reason] for r, m in zip(rows, matches, strict=True)])
+        with collector_paused():  # a month's lines and resources as objects
+            resources = [Resource(r[0], r[1], r[2], r[3], r[4], r[5], r[6], aware(r[7]), aware(r[8])) for r in conn.execute(
+                "SELECT r.resource_id, r.deployment_id, d.tenant_id, r.kind, r.name, r.provider_resource_id, "
+                "r.provider_uuid, r.created_at, r.deleted_at FROM staging.cloud_resources r "
+                "JOIN staging.deployments d USING (deployment_id) ORDER BY r.resource_id").fetchall()]
+            node_clusters = dict(conn.execute("SELECT provider_resource_id, cluster_uuid FROM ingest.do_resources "
+                                              "WHERE cluster_uuid IS NOT NULL AND provider_resource_id IS NOT NULL")
+                                 .fetchall())
+            rows = conn.execute(
+                "SELECT period_start, invoice_uuid, line_number, product, group_description, description, start_at, end_at, "
+                "amount_minor, is_tax, resource_id, resource_uuid FROM ingest.do_cost_lines "
+                "WHERE period_start >= ? AND period_start < ? ORDER BY period_start, invoice_uuid, line_number",
+                [start, end]).fetchall()
+            lines = [Line(r[1], r[2], r[3], r[4], r[5], aware(r[6]), aware(r[7]), r[8], r[9], r[10], r[11]) for r in rows]
+            matches = match_lines(lines, resources, node_clusters)
+            with transaction(conn):
+                conn.execute("DELETE FROM cogs.cost_line_matches WHERE period_start >= ? AND period_start < ?", [start, end])
+                insert_rows(conn, "cogs.cost_line_matches",
+                    [[r[0], m.invoice_uuid, m.line_number, r[3], r[5], m.kind, r[8], m.method, m.resource_id,
+                      m.deployment_id, m.tenant_id, m.unallocated_reason] for r, m in zip(rows, matches, strict=True)])
         unmatched = conn.execute(
             "SELECT strftime(period_start, '%Y-%m'), description, amount_minor, unallocated_reason "
             "FROM cogs.cost_line_matches WHERE period_start >= ? AND period_start < ? "

@@ -17,6 +17,7 @@ from billing_assets.assets_common import (
     results_by_month,
     table_schema,
 )
+from billing_assets.memory import collector_paused
 from billing_assets.partitions import BillingMonth
 from billing_assets.periods import Period, months_in, parse_month
 from billing_assets.revenue.invoicing import store
@@ -195,7 +196,7 @@ def tenant_invoices(context: dg.AssetExecutionContext, config: InvoiceRunConfig,
     window = Period(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))
     now = datetime.now(UTC)
     with warehouse.connect() as conn:
-        with transaction(conn):
+        with transaction(conn), collector_paused():
             outcomes = invoice_window(conn, window, config, now)
         findings = invoice_findings(conn, start, end)
         refused = refused_tenants(conn)

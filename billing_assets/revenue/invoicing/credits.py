@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from billing_assets.ids import stable_id
 from billing_assets.periods import Period
 from billing_assets.revenue.invoicing.rating import CreditKind
 
@@ -71,7 +72,7 @@ class Balance:
 def _entry(period: Period, grant_id: str, tenant: str, kind: str, entry_type: str, amount: int,
            invoice_id: str | None = None, line_id: str | None = None) -> Entry:
     key = f"{period.start:%Y-%m}/{grant_id}/{entry_type}/{line_id or ''}"
-    return Entry(str(uuid.uuid5(LEDGER_NAMESPACE, key)), period.start.replace(tzinfo=None), grant_id, tenant, kind,
+    return Entry(stable_id(LEDGER_NAMESPACE, key), period.start.replace(tzinfo=None), grant_id, tenant, kind,
                  entry_type, amount,
                  invoice_id, line_id)
 

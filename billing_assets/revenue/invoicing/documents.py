@@ -15,6 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 
+from billing_assets.ids import stable_id
 from billing_assets.money import canonical
 from billing_assets.periods import Period
 from billing_assets.revenue.invoicing.rating import LineKind, LineTotals, Quote, RatedLine, correction
@@ -65,7 +66,7 @@ class Tenant:
 
 
 def invoice_id(tenant_id: str, period: Period, seq: int) -> str:
-    return str(uuid.uuid5(INVOICE_NAMESPACE, f"{tenant_id}/{period.start:%Y-%m}/{seq}"))
+    return stable_id(INVOICE_NAMESPACE, f"{tenant_id}/{period.start:%Y-%m}/{seq}")
 
 
 NUMBER_PREFIXES = {DocumentType.INVOICE: "INV", DocumentType.CREDIT_NOTE: "CN", DocumentType.SUPPLEMENTARY_INVOICE: "SUP"}
@@ -108,7 +109,7 @@ class Document(LineTotals):
         for number, line in enumerate(self.lines, start=1):
             rows.append({
                 "invoice_id": self.invoice_id, "line_number": number,
-                "line_id": str(uuid.uuid5(INVOICE_NAMESPACE, f"{self.invoice_id}/{number}")),
+                "line_id": stable_id(INVOICE_NAMESPACE, f"{self.invoice_id}/{number}"),
                 "kind": line.kind, "description": line.description, "tenant_id": self.tenant.tenant_id,
                 "deployment_id": line.deployment_id, "subscription_id": line.subscription_id,
                 "metric": line.metric, "add_on_code": line.add_on_code, "plan_version_id": line.plan_version_id,

@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from billing_assets.ids import stable_id
+
 JOURNAL_NAMESPACE = uuid.UUID("9e2b7c14-5a3d-4f68-b0c1-7d4e2a9f6b83")
 
 
@@ -31,7 +33,7 @@ class Posting:
 
 
 def _tx(source_type: str, source_id: str) -> str:
-    return str(uuid.uuid5(JOURNAL_NAMESPACE, f"{source_type}/{source_id}"))
+    return stable_id(JOURNAL_NAMESPACE, f"{source_type}/{source_id}")
 
 
 def _postings(source_type, source_id, posted_at, tenant, currency, description, legs) -> list[Posting]:

@@ -12,6 +12,7 @@ import dagster as dg
 from pydantic import Field
 
 from billing_assets.assets_common import DUCKDB_POOL, ONE_OFF_JOB_TAGS, refuse
+from billing_assets.ids import stable_id
 from billing_assets.revenue.invoicing import store
 from billing_assets.revenue.payments.lookup import resolve_tenant
 from billing_assets.warehouse import transaction
@@ -85,7 +86,7 @@ def record_usage_reversal(context: dg.OpExecutionContext, config: UsageReversalC
             raise refuse(f"tenant: usage event {config.usage_event_id} does not belong to tenant {config.tenant}")
         if conn.execute("SELECT 1 FROM revenue.usage_event_reversals WHERE idempotency_key = ?", [key]).fetchone():
             raise refuse(f"usage_event_id: {config.usage_event_id} is already reversed")
-        reversal_id = str(uuid.uuid5(REVERSAL_NAMESPACE, f"usage/{key}"))
+        reversal_id = stable_id(REVERSAL_NAMESPACE, f"usage/{key}")
         conn.execute("INSERT INTO revenue.usage_event_reversals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      [reversal_id, config.usage_event_id.lower(), key, owner, deployment, metric, quantity, occurred,
                       config.reason.strip(), config.initiated_by_email.strip(), _now()])
@@ -111,7 +112,7 @@ def record_payment_reversal(context: dg.OpExecutionContext, config: PaymentRever
         if conn.execute("SELECT 1 FROM revenue.payment_reversals WHERE payment_id = ?", [config.payment_id.lower()]
                         ).fetchone():
             raise refuse(f"payment_id: {config.payment_id} is already reversed")
-        reversal_id = str(uuid.uuid5(REVERSAL_NAMESPACE, f"payment-reversal/{config.payment_id.lower()}"))
+        reversal_id = stable_id(REVERSAL_NAMESPACE, f"payment-reversal/{config.payment_id.lower()}")
         conn.execute("INSERT INTO revenue.payment_reversals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                      [reversal_id, config.payment_id.lower(), owner, amount, currency, config.reason.strip(),
                       config.initiated_by_email.strip(), _now()])

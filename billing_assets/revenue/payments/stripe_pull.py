@@ -4,11 +4,11 @@ paid and void documents derived from that state in one transaction with the curs
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
+from billing_assets.ids import stable_id
 from billing_assets.revenue.invoicing import store
 from billing_assets.revenue.payments.stripe_events import (
     CURSOR_OVERLAP_S,
@@ -134,7 +134,7 @@ def collected_payments(rows: list[tuple], recorded: dict[str, tuple[int, int]], 
         held, count = recorded.get(stripe_id, (0, 0))
         if amount_paid > held:
             name = f"payment/{stripe_id}" + (f"/{count}" if count else "")
-            out.append([str(uuid.uuid5(PAYMENT_NAMESPACE, name)), invoice_id, tenant_id, stripe_id,
+            out.append([stable_id(PAYMENT_NAMESPACE, name), invoice_id, tenant_id, stripe_id,
                         amount_paid - held, currency, paid_at or now, now])
     return pl.DataFrame(out, schema=PAYMENT_COLUMNS, orient="row")
 
