@@ -13,6 +13,7 @@ Every line ends in exactly one bucket: a deployment, or `unallocated`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -142,14 +143,22 @@ def match_line(line: Line, by_uuid: dict[str, Resource], by_numeric_id: dict[str
     return Match(**base, method=MatchMethod.NONE, unallocated_reason=UnallocatedReason.UNKNOWN_RESOURCE)
 
 
-def match_lines(lines: list[Line], resources: list[Resource], node_clusters: dict[str, str]) -> list[Match]:
-    """Match every line; `node_clusters` maps a Kubernetes node droplet id to its cluster uuid."""
+def matcher(resources: list[Resource], node_clusters: dict[str, str]) -> Callable[[Line], Match]:
+    """The resource indexes built once, and a function that matches one line against them (a month's
+    lines can then be matched a batch at a time). `node_clusters` maps a Kubernetes node droplet id to
+    its cluster uuid."""
     by_uuid = {r.provider_uuid: r for r in resources if r.provider_uuid}
     by_numeric_id = {r.provider_resource_id: r for r in resources if r.provider_resource_id}
     by_kind_name: dict[tuple[str, str], list[Resource]] = {}
     for r in resources:
         by_kind_name.setdefault((r.kind, r.name.lower()), []).append(r)
-    return [match_line(line, by_uuid, by_numeric_id, node_clusters, by_kind_name) for line in lines]
+    return lambda line: match_line(line, by_uuid, by_numeric_id, node_clusters, by_kind_name)
+
+
+def match_lines(lines: list[Line], resources: list[Resource], node_clusters: dict[str, str]) -> list[Match]:
+    """Match every line."""
+    match = matcher(resources, node_clusters)
+    return [match(line) for line in lines]
 
 
 

@@ -27,7 +27,8 @@ WITH months AS (
     WHERE period_start >= $window_start AND period_start < $window_end GROUP BY 1
 ), costs AS (
     SELECT period_start, sum(amount_minor) AS total,
-           string_agg(DISTINCT unallocated_reason, ', ') FILTER (WHERE cost_type = 'unallocated') AS reasons
+           string_agg(DISTINCT unallocated_reason, ', ' ORDER BY unallocated_reason) FILTER (WHERE cost_type = 'unallocated')
+               AS reasons  -- ordered: the report is the same text in every run
     FROM cogs.deployment_costs WHERE period_start >= $window_start AND period_start < $window_end GROUP BY 1
 ), issued AS (
     SELECT period_start, sum(subtotal_minor) AS subtotal FROM revenue.tenant_invoices
@@ -35,7 +36,7 @@ WITH months AS (
     GROUP BY 1
 ), collected AS (  -- what Stripe reports paid vs the payments we hold (reversals excluded)
     SELECT i.period_start, sum(s.amount_paid_minor) AS stripe_paid, sum(coalesce(p.kept, 0)) AS recorded,
-           string_agg(i.invoice_number, ', ') FILTER (WHERE s.amount_paid_minor <> coalesce(p.received, 0)
+           string_agg(i.invoice_number, ', ' ORDER BY i.invoice_number) FILTER (WHERE s.amount_paid_minor <> coalesce(p.received, 0)
                                                       OR p.reversed > 0) AS differing
     FROM revenue.stripe_invoice_status s JOIN revenue.tenant_invoices i USING (invoice_id)
     LEFT JOIN (  -- an invoice may be paid in parts: its payments summed first
