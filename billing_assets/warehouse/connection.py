@@ -44,9 +44,10 @@ class WarehouseOutdatedError(RuntimeError):
     """A read-only reader met a warehouse that still has migrations to apply."""
 
 
-# DuckDB's own default is 80% of RAM. Not much lower: rows a transaction has not committed yet cannot
-# spill, and the source snapshot of 100,000 tenants is one transaction (at 128MB it ran out).
-DEFAULT_MEMORY_LIMIT = "2GB"
+# DuckDB's own default is 80% of RAM. 1GB keeps a 100,000-tenant month close under 2 GiB of RSS (DuckDB's
+# buffers plus the Python objects of rating); at 2GB it peaked at 2.3 GiB, no faster. Not much lower: the
+# source snapshot is one transaction, and at 128MB the 100,000-tenant one ran out (README "Performance").
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 @contextmanager

@@ -24,9 +24,9 @@ class WarehouseResource(dg.ConfigurableResource):
     lock_timeout_s: float = Field(default=10.0, description="How long to wait for a process holding the file "
                                   "before failing with one line that names it.")
     memory_limit: str = Field(default=DEFAULT_MEMORY_LIMIT, description="DuckDB's memory_limit for every "
-                              "connection (e.g. '2GB'; BILLING_DUCKDB_MEMORY_LIMIT): larger sorts and joins spill "
-                              "to disk beside the warehouse. Uncommitted rows cannot spill, so not much lower; "
-                              "do_cost_lines keeps its own 128MB.")
+                              "connection (e.g. '1GB'; BILLING_DUCKDB_MEMORY_LIMIT): larger sorts and joins spill "
+                              "to disk beside the warehouse. The source snapshot is one transaction, so not much "
+                              "lower; do_cost_lines keeps its own 128MB.")
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
