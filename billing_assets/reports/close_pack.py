@@ -23,6 +23,7 @@ from billing_assets.reports.xlsx import DECIMAL_STYLE, STYLE, Sheet, Workbook, m
 from billing_assets.sql_files import read_sql
 
 FETCH_ROWS = 10_000  # rows read from DuckDB at a time: a sheet is streamed, never held whole
+PLAIN, USD, LOCAL = "plain", "usd", "local"  # how a column is written: as it is, USD minor units, invoice currency
 
 
 @dataclass(frozen=True)
@@ -81,30 +82,33 @@ def _write_table(sheet: Sheet, table: Table, rows: duckdb.DuckDBPyConnection) ->
     exponents: dict[str, int] = {}
     totals = dict.fromkeys(table.totals, 0)
     by_currency: dict[str, dict[int, int]] = {}
-    usd, local, currency_column = table.usd, table.local, table.currency_column
+    currency_column = table.currency_column
+    kinds = [USD if c in table.usd else LOCAL if c in table.local else PLAIN for c in range(last_col + 1)]
     r = 1
     while batch := rows.fetchmany(FETCH_ROWS):
         for row in batch:
             r += 1
+            at = str(r)
             currency = row[currency_column] if currency_column is not None else "USD"
             local_exponent = exponents.get(currency)
             if local_exponent is None:
                 local_exponent = exponents[currency] = exponent(currency)
             cells = []
-            for c, value in enumerate(row):
-                if c in usd:
-                    cells.append(xlsx.number_cell(f"{letters[c]}{r}", minor_text(int(value or 0), 2), STYLE["usd"]))
-                elif c in local:
-                    cells.append(xlsx.number_cell(f"{letters[c]}{r}", minor_text(int(value or 0), local_exponent),
-                                                  DECIMAL_STYLE[local_exponent]))
+            for letter, kind, value in zip(letters, kinds, row, strict=True):
+                if kind == PLAIN:
+                    cells.append(xlsx.string_cell(letter + at, value) if value.__class__ is str
+                                 else xlsx.value_cell(letter + at, value))
+                elif kind == USD:
+                    cells.append(xlsx.number_cell(letter + at, minor_text(int(value or 0), 2), STYLE["usd"]))
                 else:
-                    cells.append(xlsx.value_cell(f"{letters[c]}{r}", value))
+                    cells.append(xlsx.number_cell(letter + at, minor_text(int(value or 0), local_exponent),
+                                                  DECIMAL_STYLE[local_exponent]))
             sheet.add_row(r, cells)
             for c in totals:
                 totals[c] += int(row[c] or 0)
-            if local and not totals:
-                sums = by_currency.setdefault(currency, dict.fromkeys(local, 0))
-                for c in local:
+            if table.local and not totals:
+                sums = by_currency.setdefault(currency, dict.fromkeys(table.local, 0))
+                for c in table.local:
                     sums[c] += int(row[c] or 0)
     last = r  # the last data row
     sheet.autofilter = (max(last, 2), last_col)

@@ -28,6 +28,7 @@ STYLE = {"default": 0, "title": 1, "bold": 2, "header": 3, "usd": 4, "decimal2":
          "usd_total": 8, "decimal3": 9}
 DECIMAL_STYLE = {0: STYLE["decimal0"], 2: STYLE["decimal2"], 3: STYLE["decimal3"]}
 EXCEL_MAX_ROWS, EXCEL_MAX_TEXT = 1_048_576, 32_767
+ZIP_LEVEL = 1
 _EPOCH = datetime(1899, 12, 30, tzinfo=UTC)  # Excel's day 0 (1900 date system)
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -211,12 +212,18 @@ class Workbook:
     """
 
     def __init__(self, target: str | Path | BinaryIO) -> None:
-        self._zip = zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6)
+        self._zip = zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL)
         self._sheets: list[Sheet] = []
 
     def _entry(self, name: str) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED
+        # zlib level 1 rather than the default 6: a 10,000-tenant pack is 25% larger (5.5 MB against 4.4 MB)
+        # and its compression takes a third of the time. The attribute is public from Python 3.13 on.
+        if hasattr(info, "compress_level"):
+            info.compress_level = ZIP_LEVEL
+        else:
+            info._compresslevel = ZIP_LEVEL
         return info
 
     @contextmanager
