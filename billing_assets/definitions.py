@@ -9,6 +9,7 @@ process per step cost ~2.5 s each (80 of 105 s of a 1,000-tenant month close).
 
 from __future__ import annotations
 
+import atexit
 import gc
 from collections.abc import Mapping
 
@@ -55,5 +56,7 @@ defs = build_definitions()
 
 # The code location's objects (about 250,000, Dagster's and ours) live as long as the process. Frozen, they
 # are left out of the collector's full passes, each of which re-walked them all (~0.2 s, several per month
-# close; README "Performance").
+# close; README "Performance"). Thawed at exit, so the interpreter's last collection still frees them
+# (native extensions report what it leaves behind as leaks).
 gc.freeze()
+atexit.register(gc.unfreeze)
