@@ -17,9 +17,9 @@ from pathlib import Path
 import duckdb
 
 from billing_assets.exports import atomic_path
-from billing_assets.money import exponent
+from billing_assets.money import exponent, minor_text
 from billing_assets.reports import xlsx
-from billing_assets.reports.xlsx import DECIMAL_STYLE, STYLE, Sheet, Workbook, minor_text
+from billing_assets.reports.xlsx import DECIMAL_STYLE, STYLE, Sheet, Workbook
 from billing_assets.sql_files import read_sql
 
 FETCH_ROWS = 10_000  # rows read from DuckDB at a time: a sheet is streamed, never held whole

@@ -16,16 +16,19 @@ from pathlib import Path
 import duckdb
 
 from billing_assets.exports import replace_atomically
-from billing_assets.money import minor_to_major
+from billing_assets.money import exponent, minor_text
 from billing_assets.sql_files import read_sql
 
 BLUE, ORANGE, GREEN, RED = "#4c78a8", "#f58518", "#54a24b", "#e45756"
 
 
+USD_EXPONENT = exponent("USD")
+
+
 def usd(minor: int | None) -> str:
     """US cents as `$1,234.56` (negative `-$1,234.56`)."""
-    dollars = minor_to_major(int(minor or 0), "USD")
-    return f"{'-' if dollars < 0 else ''}${abs(dollars):,}"
+    cents = int(minor or 0)
+    return f"{'-' if cents < 0 else ''}${minor_text(abs(cents), USD_EXPONENT, grouped=True)}"
 
 
 def pct(value) -> str:

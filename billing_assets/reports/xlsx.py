@@ -7,7 +7,7 @@ only what the pack uses: text (inline strings), numbers, date-times, formulas wi
 value, a fixed table of cell styles, column widths, a frozen header row and an autofilter. The parts
 and their order follow ECMA-376 as Excel writes them; the tests read the files back with openpyxl.
 
-Money is written from integer minor units as exact decimal text (`minor_text`), never via a float.
+Money is written from integer minor units as exact decimal text (`money.minor_text`), never via a float.
 Sheets are streamed into the zip as they are written, so memory does not grow with the rows; the
 zip has fixed timestamps, so the same content gives the same bytes.
 """
@@ -70,14 +70,6 @@ def escape_text(text: str) -> str:
     if len(text) > EXCEL_MAX_TEXT:
         text = text[:EXCEL_MAX_TEXT]
     return _NEEDS_ESCAPE.sub(_escape_char, text)
-
-
-def minor_text(minor: int, exponent: int) -> str:
-    """Integer minor units as exact major-unit text: (-1234, 2) -> `-12.34`, (7500, 0) -> `7500`."""
-    if not exponent:
-        return str(minor)
-    whole, part = divmod(abs(minor), 10**exponent)
-    return f"{'-' if minor < 0 else ''}{whole}.{part:0{exponent}d}"
 
 
 def string_cell(ref: str, text: str, style: int = 0) -> str:

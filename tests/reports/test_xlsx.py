@@ -6,8 +6,9 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
+from billing_assets.money import minor_text
 from billing_assets.reports import xlsx
-from billing_assets.reports.xlsx import STYLE, minor_text
+from billing_assets.reports.xlsx import STYLE
 
 
 def read_back(path, values=True):
