@@ -133,6 +133,7 @@ def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, wareho
         with transaction(conn):
             load_reference_data(conn, config.fx_rates_csv)
             missing = conn.execute(read_sql("marts/missing_fx.sql"), params).fetchall()
+            run_sql(conn, "marts/usd_minor.sql")
             run_sql(conn, "marts/revenue_lines.sql", params)
             if not missing:
                 for table in MART_TABLES:

@@ -1,7 +1,8 @@
 -- Open receivables as of $as_of (a date): every issued invoice or supplementary invoice with money
 -- still owed, its days past due and bucket, in its currency and in USD. Open = total + the credit
 -- notes issued against it (their totals are negative) - payments not reversed. Due = issued + $terms_days.
--- USD at the rate of the document's service month (margin.fx_rates, as the margin marts).
+-- USD at the rate of the document's service month (margin.fx_rates, as the margin marts), by usd_minor
+-- (marts/usd_minor.sql, run first).
 WITH credited AS (
     SELECT corrects_invoice_id AS invoice_id, sum(total_minor) AS credit_minor
     FROM revenue.tenant_invoices WHERE document_type = 'credit_note' AND status IN ('issued', 'paid')
@@ -24,9 +25,7 @@ WITH credited AS (
 )
 SELECT CAST($as_of AS DATE) AS as_of_date, d.invoice_id, d.invoice_number, d.document_type, d.tenant_id,
        d.currency, d.total_minor, d.open_minor,
-       CAST(round(d.open_minor * CASE WHEN d.currency = 'USD' THEN 1.0 ELSE fx.usd_per_unit END
-                  * CASE e.exponent WHEN 0 THEN 100.0 WHEN 1 THEN 10.0 WHEN 2 THEN 1.0 WHEN 3 THEN 0.1 END)
-            AS BIGINT) AS open_usd_minor,
+       usd_minor(d.open_minor, d.currency, fx.usd_per_unit, e.exponent) AS open_usd_minor,
        d.due_date, date_diff('day', d.due_date, CAST($as_of AS DATE)) AS days_past_due,
        CASE WHEN date_diff('day', d.due_date, CAST($as_of AS DATE)) <= 0 THEN 'current'
             WHEN date_diff('day', d.due_date, CAST($as_of AS DATE)) <= 30 THEN '1-30'

@@ -15,7 +15,7 @@ from billing_assets.revenue.payments.dunning import (
     suggest,
 )
 from billing_assets.sql_files import read_sql
-from billing_assets.warehouse import insert_rows, markdown_preview, transaction
+from billing_assets.warehouse import insert_rows, markdown_preview, run_sql, transaction
 from billing_assets.warehouse.resource import WarehouseResource
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
@@ -57,6 +57,7 @@ def receivables_aging(context: dg.AssetExecutionContext, config: AgingConfig, wa
         with transaction(conn):
             conn.execute("DELETE FROM revenue.receivables_aging WHERE as_of_date = ?", [day])
             conn.execute("DELETE FROM revenue.dunning_suggestions WHERE as_of_date = ?", [day])
+            run_sql(conn, "marts/usd_minor.sql")
             conn.execute("INSERT INTO revenue.receivables_aging " + read_sql("collections/receivables_aging.sql"),
                          params)
             rows = []
