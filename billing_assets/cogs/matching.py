@@ -155,12 +155,6 @@ def matcher(resources: list[Resource], node_clusters: dict[str, str]) -> Callabl
     return lambda line: match_line(line, by_uuid, by_numeric_id, node_clusters, by_kind_name)
 
 
-def match_lines(lines: list[Line], resources: list[Resource], node_clusters: dict[str, str]) -> list[Match]:
-    """Match every line."""
-    match = matcher(resources, node_clusters)
-    return [match(line) for line in lines]
-
-
 
 def allocate(amount: int, weights: dict[str, int]) -> dict[str, int]:
     """Split integer cents over keys in proportion to weights, largest remainder first, so the

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing_assets.cogs.matching import Line, Resource, allocate, match_lines, product_kind
+from billing_assets.cogs.matching import Line, Resource, allocate, matcher, product_kind
 
 T = lambda d: datetime(2026, 3, d, tzinfo=UTC)  # noqa: E731
 
@@ -33,7 +33,7 @@ RESOURCES = [
 
 
 def match(one: Line, nodes=None):
-    return match_lines([one], RESOURCES, nodes or {})[0]
+    return matcher(RESOURCES, nodes or {})(one)
 
 
 def test_rule_a_ids():
