@@ -4,10 +4,12 @@ Stripe push): the re-run converges and nothing is duplicated."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from itertools import pairwise
 
 import dagster as dg
 import duckdb
@@ -44,11 +46,29 @@ def slot_holders(instance) -> set[str]:
     return {s.run_id for s in instance.event_log_storage.get_concurrency_info("duckdb").claimed_slots}
 
 
+def failures(instance, runs, daemon_log) -> str:
+    """What an operator would read when the backfill fails: each failed run's errors (run, step and
+    engine events that carry one) and the daemon's error lines."""
+    found = []
+    for run in runs:
+        if run.status == dg.DagsterRunStatus.SUCCESS:
+            continue
+        for entry in instance.all_logs(run.run_id):
+            event = entry.dagster_event
+            error = getattr(event.event_specific_data, "error", None) if event else None
+            if event and (error or event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE")):
+                found.append(f"{run.run_id[:8]} {event.event_type_value} {entry.step_key or ''}: "
+                             f"{entry.user_message}\n{error.to_string() if error else ''}")
+    daemon = [line for line in re.sub(r"\x1b\[[0-9;]*m", "", daemon_log.read_text(errors="replace")).splitlines()
+              if re.search(r"ERROR|Traceback|Exception|Error:", line)]
+    return "\n".join([*found, "daemon's errors:", *daemon[-40:]])
+
+
 @pytest.mark.slow
 def test_a_month_close_killed_mid_step_then_a_24_month_backfill_through_the_daemon(operator_home, monkeypatch):
     """kill -9 a month close mid-step: its duckdb slot stays taken. Terminated as an operator would, run
     monitoring frees it, and the next month close (here the UI's 24-month backfill, through the daemon,
-    the queued run coordinator and the location's in-process executor) completes."""
+    the queued run coordinator, one run at a time, and the location's in-process executor) completes."""
     from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
     from dagster._core.utils import make_new_backfill_id
 
@@ -79,8 +99,10 @@ def test_a_month_close_killed_mid_step_then_a_24_month_backfill_through_the_daem
             tags={}, dynamic_partitions_store=instance, all_partitions=False, title="24 months", description=None,
             run_config=None)
         instance.add_backfill(backfill)
-        daemon = subprocess.Popen([sys.executable, "-c", FAST_DAEMON, "run", "-w", str(ROOT / "workspace.yaml")],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        daemon_log = dagster_home / "daemon.log"
+        with daemon_log.open("w") as log:
+            daemon = subprocess.Popen([sys.executable, "-c", FAST_DAEMON, "run", "-w", str(ROOT / "workspace.yaml")],
+                                      cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             until(lambda: not slot_holders(instance) or slot_holders(instance) - {dead_run}, 120,
                   "run monitoring to free the dead run's slot")
@@ -91,8 +113,12 @@ def test_a_month_close_killed_mid_step_then_a_24_month_backfill_through_the_daem
             daemon.terminate()
             daemon.wait(30)
         runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
-        assert status == BulkActionStatus.COMPLETED_SUCCESS, [(r.run_id, r.status) for r in runs]
+        assert status == BulkActionStatus.COMPLETED_SUCCESS, failures(instance, runs, daemon_log)
         assert runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        # One run at a time from the queue: none waited for the pool (which spins a core) beside another.
+        spans = sorted((r.start_time, r.end_time) for r in instance.get_run_records(
+            filters=dg.RunsFilter(run_ids=[r.run_id for r in runs])))
+        assert all(end <= next_start for (_, end), (next_start, _) in pairwise(spans)), spans
         messages = [e.user_message or "" for r in runs for e in instance.all_logs(r.run_id)]
     assert not [m for m in messages if "lock" in m.lower() and "could not set" in m.lower()]
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
