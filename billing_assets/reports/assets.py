@@ -79,7 +79,7 @@ def finance_dashboard(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         all_months = [m for (m,) in conn.execute("SELECT strftime(period_start, '%Y-%m') FROM marts.monthly_pnl "
                                                  "ORDER BY 1").fetchall()]
         pages = write_dashboard(conn, folder, [m for m in _months(context) if m in all_months], all_months,
-                                context.run_id)
+                                context.run.run_id)
 
     def month_metadata(start: datetime, _end: datetime) -> dict[str, object]:
         month = f"{start:%Y-%m}"
@@ -132,7 +132,7 @@ def close_pack(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
             cut_off = conn.execute(read_sql("reports/close_pack_cut_off.sql"), {"month_start": f"{month}-01"}).fetchone()
             labels = ("Source snapshot taken at", "DigitalOcean documents fetched at", "Invoices computed at")
             path = folder / f"close_pack_{month}.xlsx"
-            rows = write_close_pack(path, conn, month, context.run_id,
+            rows = write_close_pack(path, conn, month, context.run.run_id,
                                     [(label, value or "not yet") for label, value in zip(labels, cut_off, strict=True)],
                                     checks)
             written[month] = (path, rows)
