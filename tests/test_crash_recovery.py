@@ -76,8 +76,7 @@ def test_a_month_close_killed_mid_step_then_a_24_month_backfill_through_the_daem
     config = yaml.safe_load((dagster_home / "dagster.yaml").read_text())  # the shipped file, timings in seconds
     config["run_monitoring"].update(poll_interval_seconds=1, cancel_timeout_seconds=2,
                                     free_slots_after_run_end_seconds=1)
-    config["run_coordinator"] = {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator",
-                                 "config": {"dequeue_interval_seconds": 1}}  # the queue's default is 5 s
+    config["run_coordinator"]["config"]["dequeue_interval_seconds"] = 1  # the queue's default is 5 s
     (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
     monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
     with dg.DagsterInstance.get() as instance:

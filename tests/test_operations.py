@@ -61,6 +61,9 @@ def test_shipped_instance_configs_set_the_pool_run_retries_and_run_monitoring():
         assert config["concurrency"]["pools"]["default_limit"] == 1
         # queued runs one at a time: a second run would only spin waiting for the pool (deploy/dagster.yaml)
         assert config["concurrency"]["runs"]["max_concurrent_runs"] == 1
+        # a run dequeued while the code server restarts is queued again, not failed
+        assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+        assert config["run_coordinator"]["config"]["max_user_code_failure_retries"] >= 1
         # a run is re-launched only when its worker died, never because a step refused its input
         assert config["run_retries"] == {"enabled": True, "max_retries": 1, "retry_on_asset_or_op_failure": False}
         # a killed run's pool slot is freed (else the next month close waits forever)
