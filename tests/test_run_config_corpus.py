@@ -32,6 +32,8 @@ CASES = [  # (job, or the assets of one step, op, config, message)
      "as_of: 2026-03-10 12:00 UTC is not after the start of 2026-04"),
     (("month_to_date_estimate",), "month_to_date_estimate", {"alert_thresholds_percent": [100, 50]},
      "alert_thresholds_percent: [100, 50] must be positive whole percents in ascending order"),
+    (("month_to_date_estimate",), "month_to_date_estimate", {"previous_month_alert_thresholds_percent": [150, 150]},
+     "previous_month_alert_thresholds_percent: [150, 150] must be positive whole percents in ascending order"),
     *BAD_REVERSALS,
 ]
 

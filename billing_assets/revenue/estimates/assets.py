@@ -17,7 +17,8 @@ from billing_assets.revenue.estimates.estimate import (
     write_estimate,
 )
 from billing_assets.revenue.estimates.projection import (
-    DEFAULT_THRESHOLDS,
+    BUDGET_THRESHOLDS,
+    PREVIOUS_MONTH_THRESHOLDS,
     EstimateError,
     RunRate,
     check_thresholds,
@@ -36,9 +37,13 @@ class EstimateConfig(dg.Config):
     month: str = Field(default="", description="Month to estimate, YYYY-MM; empty: the month of as_of.")
     late_usage_grace_hours: int = Field(default=LATE_USAGE_GRACE_HOURS, ge=0, le=24 * 31,
                                         description="The month close's cut-off grace (metered_usage's setting).")
-    alert_thresholds_percent: list[int] = Field(default=list(DEFAULT_THRESHOLDS),
-                                                description="Percent of the budget (or of last month's total) at "
-                                                            "which a projection raises an alert, once per month.")
+    alert_thresholds_percent: list[int] = Field(default=list(BUDGET_THRESHOLDS),
+                                                description="Percent of the tenant's budget at which a projection "
+                                                            "raises an alert, once per month.")
+    previous_month_alert_thresholds_percent: list[int] = Field(
+        default=list(PREVIOUS_MONTH_THRESHOLDS),
+        description="For a tenant without a budget: percent of last month's total at which a projection raises an "
+                    "alert, once per month. Above 100: a steady tenant reaches 100% of last month every month.")
     alert_after_hours: int = Field(default=24, ge=0, description="No alert before the month has run this long: a "
                                                                  "run-rate of its first hours is noise.")
 
@@ -89,8 +94,9 @@ def _margin_metadata(estimate: Estimate) -> dict[str, object]:
     deps=[*SNAPSHOT_TABLES, "source_usage_events", "do_balance_snapshots", "tenant_invoices"],
     check_specs=[
         dg.AssetCheckSpec("no_new_bill_shock", asset="month_to_date_estimate",
-                          description="Tenants whose projected invoice crossed 50/80/100% of their budget (or of "
-                                      "last month's total) since the last run: each crossing once per month (WARN)."),
+                          description="Tenants whose projected invoice crossed 50/80/100% of their budget, or "
+                                      "120/150/200% of last month's total, since the last run: each crossing once "
+                                      "per month (WARN)."),
         dg.AssetCheckSpec("do_balance_current", asset="month_to_date_estimate",
                           description="The live margin uses a DigitalOcean balance of this month fetched within the "
                                       "last two hours (WARN: the hourly balance job has stopped or failed)."),
@@ -106,7 +112,9 @@ def month_to_date_estimate(context: dg.AssetExecutionContext, config: EstimateCo
     now = datetime.now(UTC)
     rate = run_rate_of(config, now)
     try:
-        thresholds = check_thresholds(config.alert_thresholds_percent)
+        thresholds = {"budget": check_thresholds(config.alert_thresholds_percent),
+                      "previous_month": check_thresholds(config.previous_month_alert_thresholds_percent,
+                                                         "previous_month_alert_thresholds_percent")}
     except EstimateError as exc:
         raise refuse(str(exc)) from None
     with warehouse.connect() as conn:

@@ -8,6 +8,7 @@ minor unit (tests/revenue/estimates/test_estimates.py proves it)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -121,12 +122,14 @@ class Alert:
     estimate: TenantEstimate
 
 
-def new_alerts(conn, estimate: Estimate, thresholds: tuple[int, ...]) -> list[Alert]:
-    """Crossings not yet reported this month (revenue.budget_alerts holds the reported ones)."""
+def new_alerts(conn, estimate: Estimate, thresholds: Mapping[str, tuple[int, ...]]) -> list[Alert]:
+    """Crossings not yet reported this month (revenue.budget_alerts holds the reported ones), each tenant
+    measured with the thresholds of its reference's kind (`budget`, `previous_month`). A threshold is
+    reported once per tenant and month, whichever reference it was measured against."""
     reported = set(conn.execute("SELECT tenant_id, threshold_percent FROM revenue.budget_alerts "
                                 "WHERE period_start = ?", [naive(estimate.rate.month.start)]).fetchall())
-    return [Alert(t.tenant_id, threshold, t) for t in estimate.tenants
-            for threshold in crossed(t.quote.total, t.reference, thresholds)
+    return [Alert(t.tenant_id, threshold, t) for t in estimate.tenants if t.reference
+            for threshold in crossed(t.quote.total, t.reference, thresholds[t.reference.kind])
             if (t.tenant_id, threshold) not in reported]
 
 

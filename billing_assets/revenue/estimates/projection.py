@@ -15,7 +15,11 @@ from decimal import Decimal
 from billing_assets.money import exponent, round_half_up
 from billing_assets.periods import Period
 
-DEFAULT_THRESHOLDS = (50, 80, 100)
+# Percent of the reference at which a projection raises an alert, by kind of reference. Against a budget
+# the tenant set, approaching it is the news. Against last month's total a steady tenant reaches 100%
+# every month, so only growth beyond it is: 50% and 80% of last month would alert nearly every tenant.
+BUDGET_THRESHOLDS = (50, 80, 100)
+PREVIOUS_MONTH_THRESHOLDS = (120, 150, 200)
 
 
 class EstimateError(ValueError):
@@ -95,9 +99,9 @@ def crossed(projected_total_minor: int, reference: Reference | None, thresholds:
     return [t for t in thresholds if projected_total_minor * 100 >= t * reference.amount_minor]
 
 
-def check_thresholds(thresholds: list[int]) -> tuple[int, ...]:
+def check_thresholds(thresholds: list[int], field: str = "alert_thresholds_percent") -> tuple[int, ...]:
     if not thresholds or any(t <= 0 for t in thresholds) or list(thresholds) != sorted(set(thresholds)):
-        raise EstimateError(f"alert_thresholds_percent: {thresholds} must be positive whole percents in "
+        raise EstimateError(f"{field}: {thresholds} must be positive whole percents in "
                             "ascending order without repeats (like [50, 80, 100])")
     return tuple(thresholds)
 

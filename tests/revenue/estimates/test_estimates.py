@@ -11,6 +11,7 @@ import pytest
 
 from billing_assets.periods import month_period
 from billing_assets.revenue.estimates.projection import (
+    PREVIOUS_MONTH_THRESHOLDS,
     EstimateError,
     Reference,
     RunRate,
@@ -59,6 +60,12 @@ def test_the_reference_is_the_budget_else_last_month_and_thresholds_compare_exac
     assert crossed(5999, budget, (50, 80, 100)) == [50, 80]
     assert crossed(6000, budget, (50, 80, 100)) == [50, 80, 100]
     assert crossed(10**9, None, (50,)) == []
+    # Against last month's total the thresholds start above 100% (a steady tenant is at ~100% every month).
+    previous = Reference("previous_month", 3749)
+    assert crossed(3749, previous, PREVIOUS_MONTH_THRESHOLDS) == []        # exactly last month's total: no news
+    assert crossed(4498, previous, PREVIOUS_MONTH_THRESHOLDS) == []        # 449,800 < 120 x 3749 = 449,880
+    assert crossed(4499, previous, PREVIOUS_MONTH_THRESHOLDS) == [120]     # 449,900 >= 449,880
+    assert crossed(7498, previous, PREVIOUS_MONTH_THRESHOLDS) == [120, 150, 200]   # exactly 200%: 749,800
     assert check_thresholds([50, 80, 100]) == (50, 80, 100)
     for bad in ([], [80, 50], [50, 50], [0, 50], [-10]):
         with pytest.raises(EstimateError, match="alert_thresholds_percent"):
@@ -141,10 +148,13 @@ def test_after_the_cut_off_the_estimate_is_the_invoice_and_last_month_is_the_ref
     # March: 3000 + drop-a Mar 15..Apr 1 = 17 days = 408 h -> 408 (the 40 requests came after March's cut-off)
     # = 3408; GST 340.8 -> 341; total 3749.
     assert world.total("2026-03") == 3749
-    tenant, lines, usage, _, _ = estimate(world, "2026-05-01T03:00:00Z")
+    tenant, lines, usage, alerts, _ = estimate(world, "2026-05-01T03:00:00Z")
     # Everything is known and nothing is projected: requests 100 + 200 + 50 = 350, March's late 40;
     # drop-a 720 h, drop-b Apr 5..Apr 20 = 360 h.  3000 + 1080 + 350 + 40 = 4470; GST 447; total 4917.
     assert tenant == (4470, 447, 4917, "previous_month", 3749, Decimal("131.2"))   # 4917 / 3749 = 131.16%
+    # Against last month the thresholds are 120/150/200%: 491,700 >= 120 x 3749 = 449,880, < 150 x 3749 =
+    # 562,350. One alert, where 50/80/100% would have raised three for a tenant merely as busy as before.
+    assert alerts == [(120, "previous_month", 4917, datetime(2026, 5, 1, 3))]
     assert ("droplet_hours", "resources", 1080, 1080) in usage and ("requests", "events", 390, 390) in usage
     world.close("2026-04")
     assert world.documents("2026-04") == [(None, "invoice", "draft", 4470, 447, 4917)]
