@@ -43,7 +43,7 @@ def environment(home: Path) -> dict[str, str]:
 
 
 def close(home: Path, partition: str) -> dict:
-    """Run the month close in fresh warehouse and instance; returns the figures."""
+    """Run the month close in a fresh warehouse and a new, empty instance; returns the figures."""
     shutil.rmtree(home / "dagster_home", ignore_errors=True)
     # vl-convert's Vega bundle is kept across closes in production (built once per vl-convert version,
     # 2-3 s); keep it here too, so every close but the world's first measures what a month close does.
@@ -56,6 +56,10 @@ def close(home: Path, partition: str) -> dict:
         (home / stale).unlink(missing_ok=True)
     (home / "dagster_home").mkdir(parents=True)
     (home / "dagster_home" / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.yaml").read_text())
+    # The instance's storage is created before the clock starts: a production month close runs against a
+    # DAGSTER_HOME that has existed since installation, and creating its SQLite schemas costs ~0.6 s once.
+    subprocess.run([sys.executable, "-c", "import dagster as dg; dg.DagsterInstance.get().get_runs(limit=1)"],
+                   env=environment(home), check=True, capture_output=True)
     log = home / "month_close.log"
     started = time.perf_counter()
     with log.open("w") as out:
