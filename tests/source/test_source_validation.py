@@ -170,3 +170,74 @@ def test_a_missing_required_value_is_refused_as_missing():
     validation.type_rows(conn, "usage_events", "landed")
     assert conn.execute("SELECT * FROM rejections").fetchall() == [
         ("usage_events", "e-1", "quantity", None, "missing (the column is required)")]
+
+
+def _landing(values: list[str | None]):
+    """A DuckDB with the warehouse schema and one text landing table of usage events whose occurred_at
+    takes each value in turn (everything else valid)."""
+    import duckdb
+
+    from billing_assets.source import validation
+    from billing_assets.warehouse import apply_migrations
+
+    conn = duckdb.connect()
+    conn.execute("SET TimeZone = 'UTC'")
+    apply_migrations(conn)
+    validation.start(conn, validation.Limits())
+    conn.execute("CREATE TEMP TABLE landed AS SELECT 'e-' || i AS event_id, 'k-' || i AS idempotency_key, "
+                 "'d-1' AS deployment_id, 'api_requests' AS metric, '1' AS quantity, v AS occurred_at, "
+                 "'2026-05-01 00:00:00' AS received_at FROM unnest(?) WITH ORDINALITY AS t(v, i)", [values])
+    validation.type_rows(conn, "usage_events", "landed")
+    return conn
+
+
+def test_naive_text_typed_by_the_plain_cast_equals_the_utc_route():
+    """Naive text takes a plain TIMESTAMP cast, text with an offset the TIMESTAMPTZ route: for naive text
+    both must give the same instant under UTC. 5,000 random naive strings (valid and impossible dates,
+    24:00, leap days, 0-9 fractional digits, 'T' or space) are typed by the snapshot and, independently,
+    by the TIMESTAMPTZ route; every one agrees, and each NULL is refused as not a valid date and time."""
+    import random
+
+    rng = random.Random(16)
+    values = []
+    for _ in range(5_000):
+        fraction = "" if rng.random() < 0.5 else "." + "".join(rng.choices("0123456789", k=rng.randint(1, 9)))
+        values.append(f"{rng.randint(1, 9999):04d}-{rng.randint(0, 13):02d}-{rng.randint(0, 32):02d}"
+                      f"{rng.choice(' T')}{rng.randint(0, 24):02d}:{rng.randint(0, 60):02d}:{rng.randint(0, 60):02d}"
+                      f"{fraction}")
+    conn = _landing(values)
+    disagreeing = conn.execute(
+        "SELECT l.occurred_at, t.occurred_at FROM landed l JOIN typed_usage_events t USING (event_id) "
+        "WHERE t.occurred_at IS DISTINCT FROM TRY_CAST(TRY_CAST(l.occurred_at AS TIMESTAMPTZ) AS TIMESTAMP)").fetchall()
+    assert disagreeing == []
+    typed, invalid = conn.execute("SELECT count(occurred_at), count(*) - count(occurred_at) FROM typed_usage_events"
+                                  ).fetchone()
+    assert typed > 1_000 and invalid > 1_000  # both kinds were generated
+    assert conn.execute("SELECT count(*), count(DISTINCT reason) FROM rejections").fetchone() == (invalid, 1)
+    assert conn.execute("SELECT DISTINCT reason FROM rejections").fetchone()[0] == "not a valid date and time"
+
+
+def test_each_timestamp_form_is_typed_or_refused_with_its_reason():
+    """Hand-written: what each form of occurred_at becomes (UTC wall time) or why it is refused."""
+    shape = ("not a timestamp: write naive UTC (2026-04-30 23:00:00) or with an explicit offset "
+             "(2026-04-30 23:00:00+02:00)")
+    cases = {
+        "2026-04-30 23:00:00": "2026-04-30 23:00:00",
+        " 2026-04-30T23:00:00 ": "2026-04-30 23:00:00",         # trimmed; T or space
+        "2026-04-30 23:00:00Z": "2026-04-30 23:00:00",
+        "2026-05-01 00:30:00+02:00": "2026-04-30 22:30:00",     # two hours east of UTC
+        "2026-04-30 23:00:00-0530": "2026-05-01 04:30:00",
+        "2026-04-30 23:00:00.1234567": "2026-04-30 23:00:00.123456",  # microseconds kept, the rest cut
+        "2026-04-30 24:00:00": "2026-05-01 00:00:00",           # 24:00 is the next midnight
+        "2026-02-29 00:00:00": "not a valid date and time",     # 2026 is not a leap year
+        "2026-04-30 23:60:00": "not a valid date and time",
+        "2026-4-30 23:00:00": shape,                            # the contract wants two-digit months
+        "1793000000": shape,                                    # an epoch is never guessed
+        "2026-04-30": shape,
+        None: "missing (the column is required)",
+    }
+    conn = _landing(list(cases))
+    found = dict(conn.execute(
+        "SELECT l.occurred_at, coalesce(CAST(t.occurred_at AS VARCHAR), r.reason) FROM landed l "
+        "JOIN typed_usage_events t USING (event_id) LEFT JOIN rejections r ON r.primary_key = l.event_id").fetchall())
+    assert found == cases
