@@ -10,6 +10,8 @@ Prints, in one run:
     then GROUP BY deployment and metric), and the floor: a bare GROUP BY without dedup;
   - the same deduplicated aggregation inside PostgreSQL (DISTINCT ON), the way OLTP billing does it;
   - reading all events from PostgreSQL into the warehouse through the project's reader (ADBC);
+  - the next snapshot after --new-events more events (default 1M) were recorded: incremental, it reads
+    only the events received since the cut-off (the latest staged one less the 24 h look-back);
   - the incremental path (--history-months, default 12): the same generator writes months 2..12 (each
     N events, retries spanning months), all staged in one warehouse (straight SQL, the snapshot's order
     and key index, not its validation), and the metering step (metered_usage.sql + billable_usage.sql,
@@ -121,7 +123,7 @@ def _stage(name: str, queue, *args) -> None:
         with open_warehouse(warehouse) as conn, transaction(conn):
             started = time.perf_counter()
             result = (snapshot_usage_events(conn, SourceDatabaseResource(url="sqlite://",
-                                                                         usage_events_parquet=parquet)),)
+                                                                         usage_events_parquet=parquet)).staged,)
     elif name in ("reference", "floor"):
         (parquet,) = args
         conn = duckdb.connect()
@@ -134,7 +136,16 @@ def _stage(name: str, queue, *args) -> None:
 
         with open_warehouse(warehouse) as conn, transaction(conn):
             started = time.perf_counter()
-            result = (snapshot_usage_events(conn, SourceDatabaseResource(url=url)),)
+            result = (snapshot_usage_events(conn, SourceDatabaseResource(url=url)).staged,)
+    elif name == "postgres_incremental":
+        warehouse, url = args
+        from billing_assets.source.assets import snapshot_usage_events
+        from billing_assets.source.resources import SourceDatabaseResource
+
+        with open_warehouse(warehouse) as conn, transaction(conn):
+            started = time.perf_counter()
+            done = snapshot_usage_events(conn, SourceDatabaseResource(url=url))
+            result = (done.staged, done.read, f"{done.label} ({done.reason})")
     elif name == "postgres_dedup":
         (url,) = args
         import sqlalchemy as sa
@@ -191,6 +202,8 @@ def main() -> int:
     parser.add_argument("--duplicate-rate", type=float, default=0.01)
     parser.add_argument("--workdir", type=Path, default=ROOT / ".billing" / "bench")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--new-events", type=int, default=1_000_000,
+                        help="events added to PostgreSQL before the incremental usage snapshot")
     parser.add_argument("--history-months", type=int, default=12,
                         help="months of N events each for the incremental path (0 skips it)")
     args = parser.parse_args()
@@ -257,6 +270,17 @@ def main() -> int:
         shutil.copy(warehouse.replace(".duckdb", "_snapshot.duckdb"), fresh)
         results["postgres_read"] = measure("postgres_read", fresh, url)
         results["postgres_dedup"] = measure("postgres_dedup", url)
+        # The next snapshot, after the platform recorded args.new_events more, all received after the staged
+        # ones: only the events received since the cut-off (the latest staged one less the 24 h look-back)
+        # are read. (Shifted by less, some would land before the cut-off and the count would send it whole.)
+        with psycopg2.connect(dsn) as pg, pg.cursor() as cur:
+            cur.execute("SELECT max(received_at) - min(received_at) + interval '1 hour' FROM usage_events")
+            shift = cur.fetchone()[0]
+            cur.execute("INSERT INTO usage_events SELECT event_id || '-next', idempotency_key || '-next', deployment_id, "
+                        "metric, quantity, occurred_at + %s, received_at + %s "
+                        "FROM usage_events ORDER BY event_id LIMIT %s", [shift, shift, args.new_events])
+            cur.execute("ANALYZE usage_events")
+        incremental = measure("postgres_incremental", fresh, url)
 
     history = history_path(args, world, warehouse) if args.history_months > 1 else {}
 
@@ -290,6 +314,12 @@ def main() -> int:
         read_s = results["postgres_read"][0]
         checks.append(("PostgreSQL -> warehouse at 1.5M events/s or more", n / read_s >= 1_500_000,
                        f"{n / read_s:,.0f}/s"))
+        inc_s, inc_rss, (staged, read, since) = incremental
+        print(f"{'next snapshot, incremental (+' + format(args.new_events, ',') + ' events)':<52} {inc_s:>8.2f} "
+              f"{read / inc_s:>13,.0f} {inc_rss:>7.0f} MiB  read {read:,}, {staged:,} staged: {since}")
+        checks.append(("the next snapshot read only from the cut-off on", read < n, f"{read:,} events read"))
+        checks.append(("the incremental snapshot staged every event", staged == n + args.new_events,
+                       f"{staged:,} of {n + args.new_events:,}; {inc_s:.1f} s vs {read_s:.1f} s for the full read"))
     if history:
         print()
         print(f"{'metering step (metered_usage + billable_usage SQL)':<52} {'seconds':>8} {'staged':>13} "

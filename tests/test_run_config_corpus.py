@@ -34,6 +34,8 @@ CASES = [  # (job, or the assets of one step, op, config, message)
      "alert_thresholds_percent: [100, 50] must be positive whole percents in ascending order"),
     (("month_to_date_estimate",), "month_to_date_estimate", {"previous_month_alert_thresholds_percent": [150, 150]},
      "previous_month_alert_thresholds_percent: [150, 150] must be positive whole percents in ascending order"),
+    (("source_usage_events",), "source_usage_events", {"lookback_hours": 0}, "lookback_hours"),
+    (("source_usage_events",), "source_usage_events", {"full_refresh": "yes"}, "full_refresh"),
     *BAD_REVERSALS,
 ]
 
@@ -71,7 +73,7 @@ def test_a_bad_run_config_is_refused_naming_the_field_and_changes_nothing(april_
                 result = env.defs.resolve_job_def(name).execute_in_process(run_config=run_config,
                                                                            raise_on_error=False)
             else:
-                monthly = name != ("month_to_date_estimate",)
+                monthly = name not in (("month_to_date_estimate",), ("source_usage_events",))
                 result = env.materialize(list(name), partition_key=APRIL if monthly else None, run_config=run_config,
                                          raise_on_error=False)
         except dg.DagsterInvalidConfigError as exc:  # refused by the config schema: no run starts

@@ -2,11 +2,13 @@
 
 The small tables are copied together in one transaction, so tenants, subscriptions and the
 catalogue always describe the same moment. Usage events are their own asset because they are
-large; they stream through Arrow batches straight into DuckDB.
+large; they stream through Arrow batches straight into DuckDB, and after the first snapshot only
+those received since a cut-off are re-read where that is provably the same (source/incremental.py).
 """
 
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import duckdb
@@ -14,8 +16,10 @@ from pydantic import Field
 
 from billing_assets.assets_common import DUCKDB_POOL, md_bullets, table_schema
 from billing_assets.source import validation
+from billing_assets.source.incremental import DEFAULT_LOOKBACK_HOURS, UsageRead, plan_usage_read
 from billing_assets.source.reader import SourceError, natively_typed_columns, open_reader, redacted
 from billing_assets.source.resources import SourceDatabaseResource
+from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import markdown_preview, run_sql, table_columns, transaction
 from billing_assets.warehouse.resource import WarehouseResource
 
@@ -38,14 +42,20 @@ DESCRIPTIONS = {
 }
 
 
-def land_table(conn, source: SourceDatabaseResource, table: str) -> None:
+def land_table(conn, source: SourceDatabaseResource, table: str, received_since: datetime | None = None) -> None:
     """The source table read as text (what the platform holds, before any typing), typed in one pass;
-    PostgreSQL columns whose type already guarantees the contract's are read as they are."""
+    PostgreSQL columns whose type already guarantees the contract's are read as they are. With
+    `received_since` (usage_events, PostgreSQL) only the events received from then on, and any without
+    a received_at (to be refused)."""
     columns = table_columns(conn, f"staging.{table}")
     native = natively_typed_columns(source.url, table)
     listed = ", ".join(c if c in native else f"CAST({c} AS TEXT) AS {c}" for c in columns)
     query = f"SELECT {listed} FROM {table}"  # noqa: S608 - names come from our own DDL
-    with open_reader(source.url, query, source.batch_rows) as reader:
+    parameters: tuple = ()
+    if received_since is not None:
+        query += " WHERE received_at >= $1 OR received_at IS NULL"
+        parameters = (received_since,)
+    with open_reader(source.url, query, source.batch_rows, parameters) as reader:
         conn.register("source_reader", reader)
         try:
             validation.type_rows(conn, table, "source_reader")
@@ -72,8 +82,13 @@ def snapshot(conn, tables: tuple[str, ...], land, rules: str, tenants_of: str, w
     at = datetime.now(UTC).replace(tzinfo=None)
     counts = validation.write_staging(conn, tables, at, tenants_of)
     for table in tables:
-        conn.execute("INSERT INTO staging.snapshot_log VALUES (?, ?, ?, ?)", [table, counts[table], where, at])
+        _log(conn, table, counts[table], where, at)
     return counts
+
+
+def _log(conn, table: str, staged: int, where: str, at: datetime, read_since: datetime | None = None) -> None:
+    conn.execute("INSERT INTO staging.snapshot_log (table_name, row_count, source, snapshot_at, read_since) "
+                 "VALUES (?, ?, ?, ?, ?)", [table, staged, where, at, read_since])
 
 
 def rejection_findings(conn, tables: tuple[str, ...]) -> list[str]:
@@ -94,6 +109,15 @@ class SnapshotConfig(dg.Config):
         return validation.Limits(self.max_event_quantity, self.max_price_minor)
 
 
+class UsageSnapshotConfig(SnapshotConfig):
+    full_refresh: bool = Field(default=False, description=(
+        "Read every usage event, not only those received since the cut-off: after the platform edited or "
+        "deleted events in place (the source contract forbids it), or to prove the incremental state."))
+    lookback_hours: int = Field(default=DEFAULT_LOOKBACK_HOURS, ge=1, le=24 * 366, description=(
+        "How far before the latest staged event (or the last snapshot) the usage snapshot re-reads, for "
+        "events committed late with an earlier received_at."))
+
+
 SMALL_TABLES = tuple(t for tables in SNAPSHOT_TABLES.values() for t in tables)
 
 
@@ -104,17 +128,63 @@ def snapshot_small_tables(conn, source_db: SourceDatabaseResource,
                     limits)
 
 
+@dataclass(frozen=True)
+class UsageSnapshot:
+    staged: int  # usage events in staging after the snapshot
+    read: int  # events read from the source this time
+    since: datetime | None  # None: the whole table was read
+    reason: str  # why it was read whole, or why a cut-off was safe
+
+    @property
+    def label(self) -> str:
+        return "whole table" if self.since is None else f"received from {self.since:%Y-%m-%d %H:%M:%S} UTC on"
+
+
 def snapshot_usage_events(conn, source_db: SourceDatabaseResource,
-                          limits: validation.Limits = validation.DEFAULT_LIMITS) -> int:
+                          limits: validation.Limits = validation.DEFAULT_LIMITS, full_refresh: bool = False,
+                          lookback: timedelta = timedelta(hours=DEFAULT_LOOKBACK_HOURS)) -> UsageSnapshot:
     """Usage events from the Parquet drop when one is configured, else from the source database, and the
-    index of repeated idempotency keys rebuilt from them (what lets metering read one month only)."""
+    index of repeated idempotency keys kept up to date with them (what lets metering read one month
+    only). Only the events received since a cut-off are re-read where that gives what a full read gives
+    (billing_assets/source/incremental.py); the caller owns the transaction."""
     drop = source_db.usage_events_parquet
+    where = drop or redacted(source_db.url)
+    plan = plan_usage_read(conn, source_db.url, drop, limits, full_refresh, lookback)
+    if plan.since is not None:
+        done = _snapshot_since(conn, source_db, plan, where, limits)
+        if isinstance(done, UsageSnapshot):
+            return done
+        plan = UsageRead(None, done)
     land = (lambda _: land_parquet_drop(conn, drop)) if drop else (lambda table: land_table(conn, source_db, table))
-    rows = snapshot(conn, ("usage_events",), land, "source/rules_usage_events.sql",
-                    "source/rejection_tenants_usage_events.sql", drop or redacted(source_db.url),
-                    limits)["usage_events"]
+    staged = snapshot(conn, ("usage_events",), land, "source/rules_usage_events.sql",
+                      "source/rejection_tenants_usage_events.sql", where, limits)["usage_events"]
     run_sql(conn, "source/repeated_usage_keys.sql")
-    return rows
+    return UsageSnapshot(staged, _typed_count(conn), None, plan.reason)
+
+
+def _snapshot_since(conn, source_db: SourceDatabaseResource, plan: UsageRead, where: str,
+                    limits: validation.Limits) -> UsageSnapshot | str:
+    """The events received from the cut-off on, replacing the staged ones; or, without writing anything,
+    the reason a full read must decide instead (a key reused across the cut-off with other content)."""
+    validation.start(conn, limits)
+    land_table(conn, source_db, "usage_events", plan.source_since)
+    params = {"since": plan.since}
+    conflicts = conn.execute(read_sql("source/usage_conflicts_before_cutoff.sql"), params).fetchone()[0]
+    if conflicts:
+        return (f"{conflicts} idempotency key(s) of the re-read events also carried before the cut-off by an "
+                f"event of other content: a full read refuses every copy")
+    validation.apply_rules(conn, "source/rules_usage_events.sql")
+    run_sql(conn, "source/usage_keys_touched.sql", params)
+    at = datetime.now(UTC).replace(tzinfo=None)
+    staged = validation.write_staging(conn, ("usage_events",), at, "source/rejection_tenants_usage_events.sql",
+                                      received_since=plan.since)["usage_events"]
+    run_sql(conn, "source/repeated_usage_keys_touched.sql")
+    _log(conn, "usage_events", staged, where, at, plan.since)
+    return UsageSnapshot(staged, _typed_count(conn), plan.since, plan.reason)
+
+
+def _typed_count(conn) -> int:
+    return conn.execute("SELECT count(*) FROM typed_usage_events").fetchone()[0]
 
 
 def _rejection_check(name: str, asset: str, found: list[str]) -> dg.AssetCheckResult:
@@ -163,21 +233,27 @@ def source_snapshot(config: SnapshotConfig, warehouse: WarehouseResource, source
               "usage_events_valid", asset="source_usage_events",
               description="Every usage event typed and checked (timestamps, whole quantities, plausibility, "
                           "conflicting duplicates); refused events are listed and their tenants not invoiced.")])
-def source_usage_events(context: dg.AssetExecutionContext, config: SnapshotConfig, warehouse: WarehouseResource,
-                        source_db: SourceDatabaseResource):
-    """All usage events from the source, as Arrow batches, validated (dedup happens in metering)."""
+def source_usage_events(context: dg.AssetExecutionContext, config: UsageSnapshotConfig,
+                        warehouse: WarehouseResource, source_db: SourceDatabaseResource):
+    """Usage events from the source, as Arrow batches, validated (dedup happens in metering): the whole
+    table, or only those received since a cut-off where that is provably the same (README "The usage snapshot")."""
     started = datetime.now(UTC)
     where = source_db.usage_events_parquet or redacted(source_db.url)
     with warehouse.connect() as conn:
         with transaction(conn):
-            rows = snapshot_usage_events(conn, source_db, config.limits)
+            done = snapshot_usage_events(conn, source_db, config.limits, config.full_refresh,
+                                         timedelta(hours=config.lookback_hours))
         found = rejection_findings(conn, ("usage_events",))
         seconds = (datetime.now(UTC) - started).total_seconds()
-        context.log.info(f"copied {rows:,} usage events in {seconds:.1f}s ({len(found)} refused)")
+        context.log.info(f"read {done.read:,} usage events ({done.label}: {done.reason}) in {seconds:.1f}s; "
+                         f"{done.staged:,} staged, {len(found)} refused")
         yield dg.MaterializeResult(metadata={
-            "dagster/row_count": rows,
+            "dagster/row_count": done.staged,
+            "events_read": done.read,
+            "read": done.label,
+            "read_reason": done.reason,
             "seconds": round(seconds, 2),
-            "events_per_second": round(rows / seconds) if seconds else None,
+            "events_read_per_second": round(done.read / seconds) if seconds else None,
             "source": where,
             "dagster/column_schema": table_schema(conn, "staging.usage_events"),
         })

@@ -35,20 +35,24 @@ def _scrub(message: str, url: str) -> str:
 
 
 @contextmanager
-def open_reader(url: str, query: str, batch_rows: int = 250_000) -> Iterator[pa.RecordBatchReader]:
-    """A streaming Arrow reader over `query` (a trusted, constant query); DuckDB consumes it directly."""
+def open_reader(url: str, query: str, batch_rows: int = 250_000,
+                parameters: tuple = ()) -> Iterator[pa.RecordBatchReader]:
+    """A streaming Arrow reader over `query` (a trusted, constant query with `$1`-style placeholders for
+    `parameters`, PostgreSQL only); DuckDB consumes it directly."""
     try:
         parsed = sa.make_url(url)
     except Exception as exc:
         raise SourceError(f"BILLING_SOURCE_URL is not a SQLAlchemy URL: {redacted(url)}") from exc
     backend = parsed.get_backend_name()
+    if parameters and backend != "postgresql":
+        raise SourceError(f"query parameters are only supported on PostgreSQL, not {backend}")
     try:
         if backend == "postgresql":
             import adbc_driver_postgresql.dbapi as adbc
 
             uri = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
             with adbc.connect(uri) as conn, conn.cursor() as cur:
-                cur.execute(query)
+                cur.execute(query, parameters=parameters or None)
                 yield cur.fetch_record_batch()
         elif backend == "sqlite":
             import adbc_driver_sqlite.dbapi as adbc
@@ -72,20 +76,20 @@ CONTRACT_SAFE_TYPES = frozenset({"timestamp with time zone", "timestamp without 
                                  "smallint", "boolean"})
 
 
-def natively_typed_columns(url: str, table: str) -> set[str]:
+def natively_typed_columns(url: str, table: str) -> dict[str, str]:
     """The columns of a PostgreSQL source table that can be read as they are instead of as text (no text
-    round trip for the biggest table, usage_events). Empty for SQLite and the rest, whose declared
-    types guarantee nothing (SQLite keeps '2.5' in an INTEGER column)."""
+    round trip for the biggest table, usage_events), with their PostgreSQL type. Empty for SQLite and the
+    rest, whose declared types guarantee nothing (SQLite keeps '2.5' in an INTEGER column)."""
     try:
         if sa.make_url(url).get_backend_name() != "postgresql":
-            return set()
+            return {}
     except Exception:
-        return set()
+        return {}
     query = ("SELECT column_name, data_type FROM information_schema.columns "  # noqa: S608 - our own table name
              f"WHERE table_schema = current_schema() AND table_name = '{table}'")
     with open_reader(url, query) as reader:
         found = reader.read_all().to_pylist()
-    return {row["column_name"] for row in found if row["data_type"] in CONTRACT_SAFE_TYPES}
+    return {row["column_name"]: row["data_type"] for row in found if row["data_type"] in CONTRACT_SAFE_TYPES}
 
 
 def _sqlalchemy_reader(url: str, query: str, batch_rows: int) -> pa.RecordBatchReader:

@@ -16,6 +16,7 @@ written, and invoicing leaves out the tenants named there (never invoicing a ten
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from billing_assets.money import CURRENCY_EXPONENTS
 from billing_assets.sql_files import read_sql
@@ -152,14 +153,21 @@ def apply_rules(conn, rules: str) -> None:
     conn.execute(f"INSERT INTO rejections {read_sql(rules)}")
 
 
-def write_staging(conn, tables: tuple[str, ...], snapshot_at, tenants_of: str) -> dict[str, int]:
+def write_staging(conn, tables: tuple[str, ...], snapshot_at, tenants_of: str,
+                  received_since: datetime | None = None) -> dict[str, int]:
     """Replace each staging table with its typed rows less the refused ones; record the refusals with
-    the tenant they affect (`tenants_of`: the SQL mapping a refused row to tenants). Returns rows written
-    per table. The caller owns the transaction."""
+    the tenant they affect (`tenants_of`: the SQL mapping a refused row to tenants). Returns rows staged
+    per table. With `received_since` (the incremental usage snapshot, source/incremental.py) the staged
+    usage events received before it are kept and only the rest is replaced. The caller owns the transaction."""
+    if received_since is not None and tables != ("usage_events",):
+        raise ValueError(f"only usage_events is replaced from a cut-off, not {tables}")
     written = {}
     for table in tables:
         columns = ", ".join(f'"{c}"' for c, _, _ in _columns(conn, table))
-        conn.execute(f"DELETE FROM staging.{table}")  # noqa: S608
+        if received_since is None:
+            conn.execute(f"DELETE FROM staging.{table}")  # noqa: S608
+        else:
+            conn.execute(f"DELETE FROM staging.{table} WHERE received_at >= ?", [received_since])  # noqa: S608
         order = f"ORDER BY {STAGING_ORDER[table]}" if table in STAGING_ORDER else ""
         conn.execute(f"INSERT INTO staging.{table} ({columns}) SELECT {columns} FROM typed_{table} "  # noqa: S608
                      f"ANTI JOIN (SELECT primary_key FROM rejections WHERE table_name = ?) r ON r.primary_key = _pk "

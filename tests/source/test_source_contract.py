@@ -25,8 +25,9 @@ def test_contract_on_sqlite_and_postgres(tmp_path, world, pg_url):
     assert a.num_rows == b.num_rows == len(world.tables["usage_events"])
     assert a.column("idempotency_key").to_pylist() == b.column("idempotency_key").to_pylist()
     # PostgreSQL's types guarantee timestamps and whole numbers, so those are read typed; SQLite's guarantee nothing.
-    assert natively_typed_columns(pg_url, "usage_events") == {"quantity", "occurred_at", "received_at"}
-    assert natively_typed_columns(sqlite_url, "usage_events") == set()
+    assert natively_typed_columns(pg_url, "usage_events") == {
+        "quantity": "bigint", "occurred_at": "timestamp without time zone", "received_at": "timestamp without time zone"}
+    assert natively_typed_columns(sqlite_url, "usage_events") == {}
 
 
 def test_contract_enforces_its_constraints(tmp_path, world):
