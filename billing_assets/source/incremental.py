@@ -10,7 +10,7 @@ and otherwise reads everything and says why:
 
 - `full_refresh` was asked for; a Parquet drop (a complete file by contract); a source that does not
   type `received_at` as a timestamp (SQLite: text compares as text, not as time);
-- no earlier usage snapshot to build on;
+- no earlier usage snapshot to build on, or the last one read another source;
 - refused usage events outstanding (their fix may be an edit of an event before any cut-off);
 - a staged event above the current `max_event_quantity` (the limit was lowered: a full read refuses it);
 - the source counts a different number of events received before the cut-off than staging holds
@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from billing_assets.source.reader import natively_typed_columns, open_reader
+from billing_assets.source.reader import natively_typed_columns, open_reader, redacted
 from billing_assets.source.validation import Limits
 
 DEFAULT_LOOKBACK_HOURS = 24
@@ -62,13 +62,16 @@ def plan_usage_read(conn, url: str, parquet_drop: str | None, limits: Limits, fu
     if kind not in TIMESTAMP_TYPES:
         return UsageRead(None, "the source does not type received_at as a timestamp (text compares as text, "
                                "not as time)")
-    previous = conn.execute("SELECT max(snapshot_at) FROM staging.snapshot_log WHERE table_name = 'usage_events'"
-                            ).fetchone()[0]
+    previous, previous_source = conn.execute(
+        "SELECT snapshot_at, source FROM staging.snapshot_log WHERE table_name = 'usage_events' "
+        "ORDER BY snapshot_at DESC LIMIT 1").fetchone() or (None, None)
     latest, over_limit = conn.execute(
         "SELECT max(received_at), count(*) FILTER (WHERE quantity > ?) FROM staging.usage_events",
         [limits.max_event_quantity]).fetchone()
     if previous is None or latest is None:
         return UsageRead(None, "no earlier usage snapshot to build on")
+    if previous_source != redacted(url):
+        return UsageRead(None, f"the last usage snapshot read another source ({previous_source})")
     refused = conn.execute("SELECT count(*) FROM staging.source_rejections WHERE table_name = 'usage_events'"
                            ).fetchone()[0]
     if refused:

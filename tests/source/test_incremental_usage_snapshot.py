@@ -171,6 +171,18 @@ def test_a_lowered_quantity_limit_and_full_refresh_read_everything(tmp_path, pg_
     assert state(warehouse) == full_read(tmp_path, url, lowered)
 
 
+def test_another_source_is_read_whole(tmp_path, world, pg_world, pg_server):
+    """The same world in a second database: counts would agree, but what was staged came from elsewhere."""
+    pg_server.psql("CREATE DATABASE other_source;")
+    other = sa.make_url(pg_world).set(database="other_source").render_as_string(hide_password=False)
+    load_source(other, world)
+    warehouse = tmp_path / "warehouse.duckdb"
+    snap(warehouse, pg_world)
+    done = snap(warehouse, other)
+    assert done.since is None and done.reason.startswith("the last usage snapshot read another source")
+    assert snap(warehouse, other).since is not None  # and from then on, that source is built on
+
+
 def test_a_text_typed_source_is_always_read_whole(tmp_path, world):
     """SQLite keeps timestamps as text, where '2026-06-14T08:00:00' sorts after '2026-06-14 09:00:00':
     no cut-off can be trusted there."""
