@@ -5,9 +5,12 @@
 -- The rules (README "How invoices are computed"):
 --  * a deployment's timeline is cut into coverage intervals: billable ones (a subscription's window
 --    after its trial and before its cancellation, on one plan phase) and unbilled ones with a reason
---    (trial, before_start, after_cancel, no_subscription); usage counts for the interval that holds its
---    occurred_at, so it is billed to one subscription at most (overlapping subscriptions: the latest
---    started wins) and never in a trial;
+--    (trial, before_start, after_cancel, no_subscription); where intervals overlap (two subscriptions
+--    of one deployment at once) the billable one wins over an unbilled one, then the latest started,
+--    then the lowest subscription id, and a gap between a subscription's plan phases is an unbilled
+--    interval of its own (no_plan_phase), so `coverage` holds each instant once; usage counts for the
+--    interval that holds its occurred_at, so it is billed to one subscription at most, never in a
+--    trial, and usage billed to nobody is listed with its reason;
 --  * an event is on time for its period when received_at < period end + grace; a later one is billed
 --    on the invoice of the first period whose end + grace is after its received_at, i.e.
 --    billing period = greatest(usage period, month of (received_at - grace));
@@ -39,8 +42,34 @@ WITH subs AS (
     UNION ALL
     SELECT d.deployment_id, NULL, NULL, NULL, TIMESTAMP '0001-01-01', TIMESTAMP '9999-12-31', 'no_subscription'
     FROM staging.deployments d ANTI JOIN staging.subscriptions s USING (deployment_id)
+), candidates AS (
+    SELECT * FROM intervals WHERE covered_from < covered_to
+), segments AS (  -- a deployment's timeline cut at every interval's ends: each piece lies in the same intervals
+    SELECT deployment_id, boundary AS segment_from,
+           lead(boundary) OVER (PARTITION BY deployment_id ORDER BY boundary) AS segment_to
+    FROM (SELECT deployment_id, covered_from AS boundary FROM candidates
+          UNION SELECT deployment_id, covered_to FROM candidates)
+), winners AS (   -- the interval that holds each piece; none (a gap between plan phases): no_plan_phase
+    SELECT g.deployment_id, c.subscription_id, c.plan_version_id, c.phase_start,
+           CASE WHEN c.deployment_id IS NULL THEN 'no_plan_phase' ELSE c.reason END AS reason, g.segment_from,
+           g.segment_to
+    FROM segments g LEFT JOIN candidates c ON c.deployment_id = g.deployment_id AND c.covered_from <= g.segment_from
+                                          AND c.covered_to >= g.segment_to
+    WHERE g.segment_to IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY g.deployment_id, g.segment_from
+                               ORDER BY c.reason IS NOT NULL, c.covered_from DESC, c.subscription_id) = 1
+), islands AS (   -- adjacent pieces of the same interval joined again (without overlaps: the intervals as they were)
+    SELECT *, sum(starts) OVER (PARTITION BY deployment_id ORDER BY segment_from) AS island
+    FROM (SELECT *, CASE WHEN lag(segment_to) OVER w = segment_from
+                          AND (lag(subscription_id) OVER w, lag(plan_version_id) OVER w, lag(phase_start) OVER w,
+                               lag(reason) OVER w) IS NOT DISTINCT FROM (subscription_id, plan_version_id, phase_start,
+                                                                          reason)
+                         THEN 0 ELSE 1 END AS starts
+          FROM winners WINDOW w AS (PARTITION BY deployment_id ORDER BY segment_from))
 )
-SELECT * FROM intervals WHERE covered_from < covered_to;
+SELECT deployment_id, subscription_id, plan_version_id, phase_start, min(segment_from) AS covered_from,
+       max(segment_to) AS covered_to, reason
+FROM islands GROUP BY deployment_id, island, subscription_id, plan_version_id, phase_start, reason;
 
 -- Events billed by the window's invoices: on time in the window, or late from any earlier period.
 CREATE OR REPLACE TEMP TABLE billed_events AS
@@ -58,9 +87,7 @@ SELECT e.billing_period_start, e.period_start AS usage_period_start, e.tenant_id
        CASE WHEN c.covered_from IS NULL THEN 'no_plan_phase' ELSE c.reason END AS reason
 FROM billed_events e
 LEFT JOIN coverage c ON c.deployment_id = e.deployment_id AND e.occurred_at >= c.covered_from
-                    AND e.occurred_at < c.covered_to
-QUALIFY row_number() OVER (PARTITION BY e.event_id
-                           ORDER BY c.reason IS NOT NULL, c.covered_from DESC, c.subscription_id) = 1;
+                    AND e.occurred_at < c.covered_to;  -- one interval at most: coverage holds each instant once
 
 -- Resource-hours of the window's months, cut by coverage interval (resources are never late).
 CREATE OR REPLACE TEMP TABLE resource_pieces AS

@@ -91,6 +91,11 @@ class ScenarioWorld:
                     metric=metric, quantity=quantity, occurred_at=occurred, received_at=received or occurred)
         return event_id
 
+    def resource(self, resource_id: str, kind: str, created: str, deleted: str | None = None) -> None:
+        self.insert("cloud_resources", resource_id=resource_id, deployment_id=DEPLOYMENT, provider="digitalocean",
+                    kind=kind, provider_resource_id=None, provider_uuid=None, name=resource_id, size_slug=None,
+                    region="syd1", created_at=created, deleted_at=deleted)
+
     def grant(self, grant_id: str, amount: int, effective_from: str, expires_at: str | None = None) -> None:
         self.insert("credit_grants", credit_grant_id=grant_id, tenant_id=TENANT, kind="promotional",
                     amount_minor=amount, currency=self.currency, effective_from=effective_from, expires_at=expires_at,
