@@ -7,8 +7,9 @@
 --    after its trial and before its cancellation, on one plan phase) and unbilled ones with a reason
 --    (trial, before_start, after_cancel, no_subscription); where intervals overlap (two subscriptions
 --    of one deployment at once) the billable one wins over an unbilled one, then the latest started,
---    then the lowest subscription id, and a gap between a subscription's plan phases is an unbilled
---    interval of its own (no_plan_phase), so `coverage` holds each instant once; usage counts for the
+--    then the lowest subscription id, and a gap between a subscription's plan phases (or after a last
+--    phase that ends) is an unbilled interval of its own (no_plan_phase), so `coverage` holds each
+--    instant once; usage counts for the
 --    interval that holds its occurred_at, so it is billed to one subscription at most, never in a
 --    trial, and usage billed to nobody is listed with its reason;
 --  * an event is on time for its period when received_at < period end + grace; a later one is billed
@@ -48,7 +49,8 @@ WITH subs AS (
     SELECT deployment_id, boundary AS segment_from,
            lead(boundary) OVER (PARTITION BY deployment_id ORDER BY boundary) AS segment_to
     FROM (SELECT deployment_id, covered_from AS boundary FROM candidates
-          UNION SELECT deployment_id, covered_to FROM candidates)
+          UNION SELECT deployment_id, covered_to FROM candidates
+          UNION SELECT deployment_id, TIMESTAMP '9999-12-31' FROM candidates)  -- after a last phase that ends
 ), winners AS (   -- the interval that holds each piece; none (a gap between plan phases): no_plan_phase
     SELECT g.deployment_id, c.subscription_id, c.plan_version_id, c.phase_start,
            CASE WHEN c.deployment_id IS NULL THEN 'no_plan_phase' ELSE c.reason END AS reason, g.segment_from,

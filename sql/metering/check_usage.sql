@@ -1,6 +1,6 @@
 -- Findings of the metered-usage checks for [$window_start, $window_end), one row per finding.
 -- finding: unknown_reference | negative_quantity | resources_without_usage | usage_while_inactive
---          | unbilled_usage
+--          | unbilled_usage | resource_hours_unaccounted
 SELECT 'unknown_reference' AS finding, period_start, deployment_id, metric,
        reason || ' (event ' || event_id || ', quantity ' || quantity || ')' AS detail
 FROM revenue.usage_rejections
@@ -34,4 +34,18 @@ SELECT 'unbilled_usage', billing_period_start, deployment_id, metric,
 FROM revenue.unbilled_usage
 WHERE billing_period_start >= $window_start AND billing_period_start < $window_end
 GROUP BY billing_period_start, deployment_id, metric, reason, source
+UNION ALL
+-- Every metered resource-hour is billed once or listed unbilled, never twice, never dropped.
+SELECT 'resource_hours_unaccounted', m.period_start, m.deployment_id, m.metric,
+       m.quantity || ' hours metered, ' || coalesce(b.hours, 0) || ' billed and ' || coalesce(u.hours, 0)
+       || ' listed unbilled'
+FROM revenue.metered_usage m
+LEFT JOIN (SELECT usage_period_start, deployment_id, metric, sum(quantity) AS hours FROM revenue.billable_usage
+           WHERE source = 'resources' GROUP BY ALL) b
+       ON b.usage_period_start = m.period_start AND b.deployment_id = m.deployment_id AND b.metric = m.metric
+LEFT JOIN (SELECT usage_period_start, deployment_id, metric, sum(quantity) AS hours FROM revenue.unbilled_usage
+           WHERE source = 'resources' GROUP BY ALL) u
+       ON u.usage_period_start = m.period_start AND u.deployment_id = m.deployment_id AND u.metric = m.metric
+WHERE m.period_start >= $window_start AND m.period_start < $window_end AND m.source = 'resources'
+  AND m.quantity <> coalesce(b.hours, 0) + coalesce(u.hours, 0)
 ORDER BY finding, period_start, deployment_id, metric;

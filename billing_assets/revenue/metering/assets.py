@@ -21,6 +21,9 @@ CHECKS = {  # check name -> (finding, severity, description)
                                       "A subscribed deployment running droplets but reporting no usage events."),
     "usage_only_while_active": ("usage_while_inactive", dg.AssetCheckSeverity.WARN,
                                 "Usage for a deployment that did not exist during the period."),
+    "resource_hours_billed_once": ("resource_hours_unaccounted", dg.AssetCheckSeverity.ERROR,
+                                   "Every metered resource-hour is billed to one subscription or listed unbilled "
+                                   "with its reason: none twice (overlapping subscriptions), none dropped."),
     "all_usage_billable": ("unbilled_usage", dg.AssetCheckSeverity.WARN,
                            "Usage outside every subscription's billable window (trial, before start, after "
                            "cancellation, no subscription) is not billed; listed per deployment and reason."),

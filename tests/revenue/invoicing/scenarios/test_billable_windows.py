@@ -3,8 +3,12 @@ cancellation, to exactly one subscription. April 2026 has 30 days; GST 10% half-
 below is worked out by hand."""
 
 
+from datetime import datetime
+
 import pytest
 
+from billing_assets.revenue.metering.assets import check_findings
+from billing_assets.warehouse import open_warehouse
 from tests.revenue.invoicing.scenarios.world import SNAPSHOT, Plan, ScenarioWorld, exact
 
 
@@ -73,13 +77,21 @@ def test_overlapping_subscriptions_bill_each_hour_and_event_once(tmp_path):
     world.resource("droplet-1", "droplet", "2026-03-01 00:00:00")
     world.event("requests", 100, "2026-04-10 12:00:00")
     world.event("requests", 300, "2026-04-20 12:00:00")
-    world.close("2026-04")
+    result = world.close("2026-04")
+    assert {c.check_name: c.passed for c in result.get_asset_check_evaluations()}["resource_hours_billed_once"]
     assert sorted(world.lines("2026-04")) == sorted([
         ("plan_base", "flat", 1, 3000, 3000), ("overage", "flat", 360, 1, 360), ("overage", "flat", 100, 1, 100),
         ("plan_base", "flat", exact(0.5), 3000, 1500), ("overage", "flat", 360, 1, 360),
         ("overage", "flat", 300, 1, 300), ("tax", None, 1, None, 562)])
     assert world.total("2026-04") == 6182
     assert world.unbilled("2026-04") == []
+    # The check that guards the rule sees an hour billed twice: one more hour of the droplet billed.
+    with open_warehouse(world.env.warehouse_path) as conn:
+        conn.execute("INSERT INTO revenue.billable_usage SELECT * REPLACE (1 AS quantity, 'sub-x' AS subscription_id) "
+                     "FROM revenue.billable_usage WHERE source = 'resources' LIMIT 1")
+        found = check_findings(conn, datetime(2026, 4, 1), datetime(2026, 5, 1))
+    assert found["resource_hours_unaccounted"] == [
+        (datetime(2026, 4, 1), "d-1", "droplet_hours", "720 hours metered, 721 billed and 0 listed unbilled")]
 
 
 def test_a_gap_between_plan_phases_is_listed_unbilled_and_refused_by_invoicing(tmp_path):
