@@ -74,6 +74,37 @@ FROM typed_subscriptions WHERE trial_ends_at < started_at
 UNION ALL
 SELECT 'subscription_phases', _pk, 'effective_to', CAST(effective_to AS VARCHAR), 'phase ends before it starts'
 FROM typed_subscription_phases WHERE effective_to <= effective_from
+-- A subscription's phases price every second of its billable time on exactly one plan version (the
+-- engine refuses anything else, and would stop the whole month for it): a subscription has phases;
+-- each phase starts where the one before it ends (no gap, no overlap, only the last open-ended); the
+-- first starts by the subscription's billable start (its trial's end); the last, if it ends, ends no
+-- earlier than the subscription.
+UNION ALL
+SELECT 'subscriptions', s._pk, 'subscription_id', s.subscription_id, 'has no plan phases'
+FROM typed_subscriptions s ANTI JOIN typed_subscription_phases p USING (subscription_id)
+UNION ALL
+SELECT 'subscription_phases', _pk, 'effective_from', CAST(effective_from AS VARCHAR),
+       CASE WHEN previous_to IS NULL THEN 'starts while the phase before it is open-ended (an overlap)'
+            WHEN effective_from > previous_to THEN 'leaves a gap after the phase before it, which ends ' || previous_to
+            ELSE 'overlaps the phase before it, which ends ' || previous_to END
+FROM (SELECT *, lag(effective_to) OVER w AS previous_to, row_number() OVER w AS n FROM typed_subscription_phases
+      WHERE effective_from IS NOT NULL WINDOW w AS (PARTITION BY subscription_id ORDER BY effective_from))
+WHERE n > 1 AND previous_to IS DISTINCT FROM effective_from
+UNION ALL
+SELECT 'subscription_phases', p._pk, 'effective_from', CAST(p.effective_from AS VARCHAR),
+       'the first phase starts after the subscription''s billable start, '
+       || greatest(s.started_at, coalesce(s.trial_ends_at, s.started_at))
+FROM (SELECT * FROM typed_subscription_phases WHERE effective_from IS NOT NULL
+      QUALIFY row_number() OVER (PARTITION BY subscription_id ORDER BY effective_from) = 1) p
+JOIN typed_subscriptions s USING (subscription_id)
+WHERE p.effective_from > greatest(s.started_at, coalesce(s.trial_ends_at, s.started_at))
+UNION ALL
+SELECT 'subscription_phases', p._pk, 'effective_to', CAST(p.effective_to AS VARCHAR),
+       'the last phase ends before the subscription does, ' || coalesce(CAST(s.canceled_at AS VARCHAR), 'never')
+FROM (SELECT * FROM typed_subscription_phases WHERE effective_from IS NOT NULL
+      QUALIFY row_number() OVER (PARTITION BY subscription_id ORDER BY effective_from DESC) = 1) p
+JOIN typed_subscriptions s USING (subscription_id)
+WHERE p.effective_to < coalesce(s.canceled_at, TIMESTAMP '9999-12-31')
 UNION ALL
 SELECT 'subscription_add_ons', _pk, 'quantity', CAST(quantity AS VARCHAR), 'an add-on quantity must be > 0'
 FROM typed_subscription_add_ons WHERE quantity <= 0

@@ -53,6 +53,15 @@ CASES = {
     "phase ends before it starts": (f"UPDATE subscription_phases SET effective_to = '2020-01-01 00:00:00' WHERE "
                                     f"subscription_id = {ACME_SUB}",
                                     ("subscription_phases", "effective_to", "phase ends before it starts")),
+    "a phase starting while the last one is open-ended": (
+        f"INSERT INTO subscription_phases SELECT subscription_id, plan_version_id, '2026-04-20 00:00:00', NULL FROM "
+        f"subscription_phases WHERE subscription_id = {ACME_SUB}",
+        ("subscription_phases", "effective_from", "starts while the phase before it is open-ended")),
+    "the last phase ending before the subscription": (
+        f"UPDATE subscription_phases SET effective_to = '2026-04-10 00:00:00' WHERE subscription_id = {ACME_SUB}",
+        ("subscription_phases", "effective_to", "the last phase ends before the subscription does")),
+    "a subscription without phases": (f"DELETE FROM subscription_phases WHERE subscription_id = {ACME_SUB}",
+                                      ("subscriptions", "subscription_id", "has no plan phases")),
     "credit grant expires before it starts": (
         "INSERT INTO credit_grants VALUES ('bad-grant', " + ACME + ", 'promotional', 500, 'USD', '2026-04-10 00:00:00', "
         "'2026-04-01 00:00:00', NULL, 'oops', 'ops@platform.test')",

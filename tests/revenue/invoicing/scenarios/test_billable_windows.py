@@ -9,7 +9,7 @@ import pytest
 
 from billing_assets.revenue.metering.assets import check_findings
 from billing_assets.warehouse import open_warehouse
-from tests.revenue.invoicing.scenarios.world import SNAPSHOT, Plan, ScenarioWorld, exact
+from tests.revenue.invoicing.scenarios.world import Plan, ScenarioWorld, exact
 
 
 # $30 a month, requests at 1c each; `included` requests a month, prorated by the phase's share.
@@ -94,12 +94,14 @@ def test_overlapping_subscriptions_bill_each_hour_and_event_once(tmp_path):
         (datetime(2026, 4, 1), "d-1", "droplet_hours", "720 hours metered, 721 billed and 0 listed unbilled")]
 
 
-def test_a_gap_between_plan_phases_is_listed_unbilled_and_refused_by_invoicing(tmp_path):
-    """One subscription whose phases leave Apr 10 00:00 - Apr 20 00:00 uncovered (a platform bug).
-    Metering bills nothing for the gap and lists what it held as no_plan_phase, resource-hours included
-    (before, the gap's hours were in neither table): the droplet alive all April spends 10 x 24 = 240
-    hours there, and the 50 requests of the 15th are there. Invoicing then refuses, naming
-    the gap (the step fails, naming tenant and month), rather than guess a price for those days."""
+def test_a_gap_between_plan_phases_is_refused_and_its_usage_listed(tmp_path):
+    """One subscription whose phases leave Apr 10 00:00 - Apr 20 00:00 uncovered (a platform bug). The
+    snapshot refuses the phase after the gap (no price can be guessed for those days), so the tenant is
+    not invoiced for April, with the reason, and the month still closes. Metering, on the phases that
+    remain (Mar 1 - Apr 10), bills nothing after Apr 10 and lists what it held as no_plan_phase,
+    resource-hours included (before, such hours were in neither table):
+      droplet alive all April: Apr 1-10 = 9 x 24 = 216 h billable; Apr 10 - May 1 = 21 x 24 = 504 h listed;
+      50 requests on the 15th: listed."""
     world = ScenarioWorld(tmp_path)
     world.plan(Plan("flat", 3000, [
         {"metric": "droplet_hours", "charge_model": "per_unit", "included_quantity": 0, "unit_amount_decimal": "1"},
@@ -108,13 +110,19 @@ def test_a_gap_between_plan_phases_is_listed_unbilled_and_refused_by_invoicing(t
                               ("flat", "2026-04-20 00:00:00", None)])
     world.resource("droplet-1", "droplet", "2026-03-01 00:00:00")
     world.event("requests", 50, "2026-04-15 12:00:00")
-    world.env.materialize([*SNAPSHOT, "metered_usage"], partition_key="2026-04-01")
-    assert world.unbilled("2026-04") == [("no_plan_phase", "droplet_hours", 240), ("no_plan_phase", "requests", 50)]
-    with world.env.connect() as conn:  # 9 + 11 days billed: 216 + 264 hours, none twice
+    result = world.close("2026-04")
+    assert world.documents("2026-04") == []
+    assert world.unbilled("2026-04") == [("no_plan_phase", "droplet_hours", 504), ("no_plan_phase", "requests", 50)]
+    with world.env.connect() as conn:
         assert conn.execute("SELECT sum(quantity) FROM revenue.billable_usage WHERE metric = 'droplet_hours'"
-                            ).fetchone()[0] == 480
-    with pytest.raises(Exception, match="plan phases leave gaps in 2026-04"):
-        world.close("2026-04")
+                            ).fetchone()[0] == 216
+        assert conn.execute("SELECT table_name, column_name, value, reason FROM staging.source_rejections").fetchall() == [
+            ("subscription_phases", "effective_from", "2026-04-20 00:00:00",
+             "leaves a gap after the phase before it, which ends 2026-04-10 00:00:00")]
+        [(reason,)] = conn.execute("SELECT reason FROM revenue.invoice_exclusions WHERE subscription_id = 'sub-g'"
+                                   ).fetchall()
+    assert reason.startswith("source rows refused")
+    assert {c.check_name: c.passed for c in result.get_asset_check_evaluations()}["resource_hours_billed_once"]
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
