@@ -20,7 +20,8 @@ def test_schedules_crons_and_timezones():
                 "do_ingest_daily_schedule": ("23 2 * * *", "do_ingest_daily"),
                 "collections_daily_schedule": ("17 4 * * *", "collections_daily"),
                 "stripe_weekly_reconcile_schedule": ("47 4 * * 1", "stripe_weekly_reconcile"),
-                "month_to_date_hourly_schedule": ("37 * * * *", "month_to_date_hourly")}
+                "month_to_date_hourly_schedule": ("37 * * * *", "month_to_date_hourly"),
+                "usage_full_refresh_weekly_schedule": ("53 1 * * 0", "usage_full_refresh_weekly")}
     assert {s.name for s in defs.schedules} == set(expected)
     for name, (cron, job) in expected.items():
         schedule = defs.resolve_schedule_def(name)

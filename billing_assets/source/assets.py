@@ -134,6 +134,9 @@ class UsageSnapshot:
     read: int  # events read from the source this time
     since: datetime | None  # None: the whole table was read
     reason: str  # why it was read whole, or why a cut-off was safe
+    # A full_refresh after incremental reads: what those reads kept (received before their last cut-off)
+    # against what the full read staged there, as (events, checksum) before and after; None otherwise.
+    kept: tuple[tuple, tuple, datetime] | None = None
 
     @property
     def label(self) -> str:
@@ -155,11 +158,22 @@ def snapshot_usage_events(conn, source_db: SourceDatabaseResource,
         if isinstance(done, UsageSnapshot):
             return done
         plan = UsageRead(None, done)
+    cut = conn.execute("SELECT read_since FROM staging.snapshot_log WHERE table_name = 'usage_events' "
+                        "ORDER BY snapshot_at DESC LIMIT 1").fetchone() if full_refresh else None
+    before = _kept_checksum(conn, cut[0]) if cut and cut[0] else None
     land = (lambda _: land_parquet_drop(conn, drop)) if drop else (lambda table: land_table(conn, source_db, table))
     staged = snapshot(conn, ("usage_events",), land, "source/rules_usage_events.sql",
                       "source/rejection_tenants_usage_events.sql", where, limits)["usage_events"]
     run_sql(conn, "source/repeated_usage_keys.sql")
-    return UsageSnapshot(staged, _typed_count(conn), None, plan.reason)
+    kept = (before, _kept_checksum(conn, cut[0]), cut[0]) if before else None
+    return UsageSnapshot(staged, _typed_count(conn), None, plan.reason, kept)
+
+
+def _kept_checksum(conn, before: datetime) -> tuple:
+    """Count and order-free checksum of the staged events received before `before`."""
+    return conn.execute("SELECT count(*), coalesce(sum(hash(event_id, idempotency_key, deployment_id, metric, "
+                        "quantity, occurred_at, received_at)), 0) FROM staging.usage_events WHERE received_at < ?",
+                        [before]).fetchone()
 
 
 def _snapshot_since(conn, source_db: SourceDatabaseResource, plan: UsageRead, where: str,
@@ -232,7 +246,12 @@ def source_snapshot(config: SnapshotConfig, warehouse: WarehouseResource, source
           check_specs=[dg.AssetCheckSpec(
               "usage_events_valid", asset="source_usage_events",
               description="Every usage event typed and checked (timestamps, whole quantities, plausibility, "
-                          "conflicting duplicates); refused events are listed and their tenants not invoiced.")])
+                          "conflicting duplicates); refused events are listed and their tenants not invoiced."),
+                       dg.AssetCheckSpec(
+              "incremental_reads_confirmed", asset="source_usage_events",
+              description="A full_refresh (weekly: usage_full_refresh_weekly) stages exactly the events that the "
+                          "incremental reads before it had kept: if not, the platform edited or deleted events in "
+                          "place, which the source contract forbids (the full read has repaired staging).")])
 def source_usage_events(context: dg.AssetExecutionContext, config: UsageSnapshotConfig,
                         warehouse: WarehouseResource, source_db: SourceDatabaseResource):
     """Usage events from the source, as Arrow batches, validated (dedup happens in metering): the whole
@@ -258,3 +277,18 @@ def source_usage_events(context: dg.AssetExecutionContext, config: UsageSnapshot
             "dagster/column_schema": table_schema(conn, "staging.usage_events"),
         })
     yield _rejection_check("usage_events_valid", "source_usage_events", found)
+    yield _confirmation_check(done)
+
+
+def _confirmation_check(done: UsageSnapshot) -> dg.AssetCheckResult:
+    if done.kept is None:
+        return dg.AssetCheckResult(check_name="incremental_reads_confirmed", asset_key="source_usage_events",
+                                   passed=True, metadata={"compared": False, "why": "not a full_refresh after an "
+                                                                                    "incremental read"})
+    (events_before, sum_before), (events_after, sum_after), cut_off = done.kept
+    return dg.AssetCheckResult(
+        check_name="incremental_reads_confirmed", asset_key="source_usage_events", passed=sum_before == sum_after
+        and events_before == events_after, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"compared": True, "received_before": f"{cut_off:%Y-%m-%d %H:%M:%S} UTC",
+                  "events_kept": events_before, "events_read_in_full": events_after,
+                  "same_content": sum_before == sum_after})

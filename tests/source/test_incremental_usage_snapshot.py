@@ -194,16 +194,49 @@ def test_a_text_typed_source_is_always_read_whole(tmp_path, world):
     assert done.since is None and "does not type received_at as a timestamp" in done.reason
 
 
+def test_a_full_refresh_confirms_the_incremental_reads_and_catches_an_edit_in_place(tmp_path, pg_world):
+    """The one change a cut-off cannot see, an event received before it edited in place (the count stays),
+    is what the weekly full refresh is for: it confirms what the incremental reads kept, or says they
+    differed, and repairs staging."""
+    url = pg_world
+    warehouse = tmp_path / "warehouse.duckdb"
+    snap(warehouse, url)
+    latest = scalar(url, LATEST)
+    source(url, event("new-1", "new-key-1", 40, f"{latest}", f"{latest + timedelta(hours=1)}", url))
+    assert snap(warehouse, url).since is not None
+    confirmed = snap(warehouse, url, full_refresh=True)
+    (events, checksum), after, _ = confirmed.kept
+    assert after == (events, checksum) and events > 6_000
+
+    first, quantity = scalar(url, FIRST.format("event_id")), scalar(url, FIRST.format("quantity"))
+    source(url, event("new-2", "new-key-2", 40, f"{latest}", f"{latest + timedelta(hours=2)}", url),
+           f"UPDATE usage_events SET quantity = quantity + 1 WHERE event_id = '{first}'")
+    assert snap(warehouse, url).since is not None  # the count before the cut-off did not change: not seen
+    staged = "SELECT quantity FROM staging.usage_events WHERE event_id = ?"
+    with open_warehouse(warehouse, read_only=True) as conn:
+        assert conn.execute(staged, [first]).fetchone()[0] == quantity
+    caught = snap(warehouse, url, full_refresh=True)
+    (events_before, sum_before), (events_after, sum_after), _ = caught.kept
+    assert events_before == events_after and sum_before != sum_after
+    with open_warehouse(warehouse, read_only=True) as conn:
+        assert conn.execute(staged, [first]).fetchone()[0] == quantity + 1
+
+
 def test_the_asset_says_what_it_read_and_why(tmp_path, pg_world):
     env = Env(tmp_path, make_resources(tmp_path, source_url=pg_world))
     selection = ["source_tenants", "source_deployments", "source_plan_catalogue", "source_subscriptions",
                  "source_cloud_resources", "source_usage_events"]
-    pages = []
-    for run_config in (None, None, {"ops": {"source_usage_events": {"config": {"full_refresh": True}}}}):
-        result = env.materialize(selection, run_config=run_config)
+    pages, checks = [], []
+    for run in range(3):
+        if run < 2:
+            result = env.materialize(selection)
+        else:  # the weekly job: every event read again, the incremental reads confirmed
+            result = env.defs.resolve_job_def("usage_full_refresh_weekly").execute_in_process()
         [page] = [m.metadata for m in result.asset_materializations_for_node("source_usage_events")]
         pages.append({k: getattr(page[k], "value", page[k]) for k in ("read", "read_reason", "events_read",
                                                                        "dagster/row_count")})
+        checks.append({c.check_name: (c.passed, c.metadata["compared"].value) for c in
+                       result.get_asset_check_evaluations() if c.check_name == "incremental_reads_confirmed"})
     assert pages[0]["read"] == pages[2]["read"] == "whole table"
     cut_off = scalar(pg_world, LATEST) - timedelta(hours=24)
     assert pages[1]["read"] == f"received from {cut_off:%Y-%m-%d %H:%M:%S} UTC on"
@@ -211,22 +244,5 @@ def test_the_asset_says_what_it_read_and_why(tmp_path, pg_world):
                                                        f"'{cut_off}'") < pages[0]["events_read"] / 10
     assert pages[0]["dagster/row_count"] == pages[1]["dagster/row_count"] == pages[2]["dagster/row_count"]
     assert pages[2]["read_reason"] == "full_refresh was asked for"
-
-
-def test_a_zoned_received_at_is_cut_at_the_same_instant(tmp_path, pg_world):
-    """A platform that keeps timestamptz: the cut-off is compared as a UTC instant, whatever the
-    session's time zone, so the events of the look-back are read once, none twice and none lost."""
-    url = pg_world
-    source(url, "ALTER TABLE usage_events ALTER COLUMN received_at TYPE timestamptz USING received_at AT TIME ZONE 'UTC'",
-           "ALTER TABLE usage_events ALTER COLUMN occurred_at TYPE timestamptz USING occurred_at AT TIME ZONE 'UTC'",
-           "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET timezone = %L', current_database(), "
-           "'Australia/Sydney'); END $$")  # every later session of the source runs in Sydney time
-    warehouse = tmp_path / "warehouse.duckdb"
-    snap(warehouse, url)
-    latest = scalar(url, "SELECT max(received_at) AT TIME ZONE 'UTC' FROM usage_events")
-    source(url, f"INSERT INTO usage_events VALUES ('zoned-1', 'zoned-key', (SELECT min(deployment_id) FROM "
-                f"usage_events), 'api_requests', 3, '{latest}+00', '{latest + timedelta(minutes=5)}+11')")  # 10:55 earlier
-    done = snap(warehouse, url)
-    assert done.since == latest - timedelta(hours=24)
-    assert done.read == scalar(url, f"SELECT count(*) FROM usage_events WHERE received_at >= '{done.since}+00'")
-    assert state(warehouse) == full_read(tmp_path, url)
+    assert checks == [{"incremental_reads_confirmed": (True, False)}] * 2 + [
+        {"incremental_reads_confirmed": (True, True)}]
