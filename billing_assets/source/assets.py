@@ -158,15 +158,21 @@ def snapshot_usage_events(conn, source_db: SourceDatabaseResource,
         if isinstance(done, UsageSnapshot):
             return done
         plan = UsageRead(None, done)
-    cut = conn.execute("SELECT read_since FROM staging.snapshot_log WHERE table_name = 'usage_events' "
-                        "ORDER BY snapshot_at DESC LIMIT 1").fetchone() if full_refresh else None
-    before = _kept_checksum(conn, cut[0]) if cut and cut[0] else None
+    last_cut_off = _last_cut_off(conn) if full_refresh else None
+    before = _kept_checksum(conn, last_cut_off) if last_cut_off else None
     land = (lambda _: land_parquet_drop(conn, drop)) if drop else (lambda table: land_table(conn, source_db, table))
     staged = snapshot(conn, ("usage_events",), land, "source/rules_usage_events.sql",
                       "source/rejection_tenants_usage_events.sql", where, limits)["usage_events"]
     run_sql(conn, "source/repeated_usage_keys.sql")
-    kept = (before, _kept_checksum(conn, cut[0]), cut[0]) if before else None
+    kept = (before, _kept_checksum(conn, last_cut_off), last_cut_off) if last_cut_off else None
     return UsageSnapshot(staged, _typed_count(conn), None, plan.reason, kept)
+
+
+def _last_cut_off(conn) -> datetime | None:
+    """The cut-off of the last usage snapshot, when it was incremental."""
+    found = conn.execute("SELECT read_since FROM staging.snapshot_log WHERE table_name = 'usage_events' "
+                         "ORDER BY snapshot_at DESC LIMIT 1").fetchone()
+    return found[0] if found else None
 
 
 def _kept_checksum(conn, before: datetime) -> tuple:
