@@ -80,6 +80,8 @@ def _peak_rss_mib() -> float:
 def _stage(name: str, queue, *args) -> None:
     import duckdb
 
+    from billing_assets.source.assets import rebuild_key_index, snapshot_usage_events
+    from billing_assets.source.resources import SourceDatabaseResource
     from billing_assets.warehouse import open_warehouse, run_sql, transaction
 
     started = time.perf_counter()
@@ -98,7 +100,7 @@ def _stage(name: str, queue, *args) -> None:
         (warehouse,) = args
         with open_warehouse(warehouse) as conn, transaction(conn):
             started = time.perf_counter()
-            run_sql(conn, "source/repeated_usage_keys.sql")
+            rebuild_key_index(conn)
             result = conn.execute("SELECT count(*), sum(copies) FROM staging.repeated_usage_keys").fetchone()
     elif name == "stage_history":
         warehouse, pattern = args
@@ -109,7 +111,7 @@ def _stage(name: str, queue, *args) -> None:
 
             conn.execute("INSERT INTO staging.usage_events BY NAME SELECT * FROM read_parquet(?) "
                          f"ORDER BY {STAGING_ORDER['usage_events']}", [pattern])
-            run_sql(conn, "source/repeated_usage_keys.sql")
+            rebuild_key_index(conn)
             result = conn.execute("SELECT count(*) FROM staging.usage_events").fetchone()
     elif name == "full_dedup":
         warehouse, month = args
@@ -117,9 +119,6 @@ def _stage(name: str, queue, *args) -> None:
         result = conn.execute(FULL_DEDUP, {"month": month}).fetchone()
     elif name == "load_parquet":
         warehouse, parquet = args
-        from billing_assets.source.assets import snapshot_usage_events
-        from billing_assets.source.resources import SourceDatabaseResource
-
         with open_warehouse(warehouse) as conn, transaction(conn):
             started = time.perf_counter()
             result = (snapshot_usage_events(conn, SourceDatabaseResource(url="sqlite://",
@@ -129,23 +128,13 @@ def _stage(name: str, queue, *args) -> None:
         conn = duckdb.connect()
         rows = conn.execute(REFERENCE if name == "reference" else FLOOR, {"path": parquet}).fetchall()
         result = (sum(r[2] for r in rows), sum(r[3] for r in rows))
-    elif name == "postgres_read":
+    elif name in ("postgres_read", "postgres_incremental"):  # the first snapshot, then the next one
         warehouse, url = args
-        from billing_assets.source.assets import snapshot_usage_events
-        from billing_assets.source.resources import SourceDatabaseResource
-
-        with open_warehouse(warehouse) as conn, transaction(conn):
-            started = time.perf_counter()
-            result = (snapshot_usage_events(conn, SourceDatabaseResource(url=url)).staged,)
-    elif name == "postgres_incremental":
-        warehouse, url = args
-        from billing_assets.source.assets import snapshot_usage_events
-        from billing_assets.source.resources import SourceDatabaseResource
-
         with open_warehouse(warehouse) as conn, transaction(conn):
             started = time.perf_counter()
             done = snapshot_usage_events(conn, SourceDatabaseResource(url=url))
-            result = (done.staged, done.read, f"{done.label} ({done.reason})")
+            result = ((done.staged,) if name == "postgres_read"
+                      else (done.staged, done.read, f"{done.label} ({done.reason})"))
     elif name == "postgres_dedup":
         (url,) = args
         import sqlalchemy as sa

@@ -163,9 +163,16 @@ def snapshot_usage_events(conn, source_db: SourceDatabaseResource,
     land = (lambda _: land_parquet_drop(conn, drop)) if drop else (lambda table: land_table(conn, source_db, table))
     staged = snapshot(conn, ("usage_events",), land, "source/rules_usage_events.sql",
                       "source/rejection_tenants_usage_events.sql", where, limits)["usage_events"]
-    run_sql(conn, "source/repeated_usage_keys.sql")
+    rebuild_key_index(conn)
     kept = (before, _kept_checksum(conn, last_cut_off), last_cut_off) if last_cut_off else None
     return UsageSnapshot(staged, _typed_count(conn), None, plan.reason, kept)
+
+
+def rebuild_key_index(conn) -> None:
+    """The idempotency-key index rebuilt from every staged event (a full usage snapshot); an incremental one
+    recomputes only its touched keys, by the same file."""
+    run_sql(conn, "source/repeated_usage_keys.sql")
+    run_sql(conn, "source/repeated_usage_keys_touched.sql")
 
 
 def _last_cut_off(conn) -> datetime | None:
@@ -291,10 +298,9 @@ def _confirmation_check(done: UsageSnapshot) -> dg.AssetCheckResult:
         return dg.AssetCheckResult(check_name="incremental_reads_confirmed", asset_key="source_usage_events",
                                    passed=True, metadata={"compared": False, "why": "not a full_refresh after an "
                                                                                     "incremental read"})
-    (events_before, sum_before), (events_after, sum_after), cut_off = done.kept
+    before, after, cut_off = done.kept  # (events, checksum) each
     return dg.AssetCheckResult(
-        check_name="incremental_reads_confirmed", asset_key="source_usage_events", passed=sum_before == sum_after
-        and events_before == events_after, severity=dg.AssetCheckSeverity.WARN,
+        check_name="incremental_reads_confirmed", asset_key="source_usage_events", passed=before == after,
+        severity=dg.AssetCheckSeverity.WARN,
         metadata={"compared": True, "received_before": f"{cut_off:%Y-%m-%d %H:%M:%S} UTC",
-                  "events_kept": events_before, "events_read_in_full": events_after,
-                  "same_content": sum_before == sum_after})
+                  "events_kept": before[0], "events_read_in_full": after[0], "same_content": before[1] == after[1]})

@@ -46,9 +46,12 @@ class UsageRead:
     @property
     def source_since(self) -> datetime | None:
         """The cut-off as the source compares it."""
-        if self.since is None or self.received_at_type != "timestamp with time zone":
-            return self.since
-        return self.since.replace(tzinfo=UTC)
+        return None if self.since is None else as_source_instant(self.since, self.received_at_type)
+
+
+def as_source_instant(naive_utc: datetime, received_at_type: str | None) -> datetime:
+    """A naive UTC instant as the source's received_at compares it: a zoned column, with a zoned instant."""
+    return naive_utc.replace(tzinfo=UTC) if received_at_type == "timestamp with time zone" else naive_utc
 
 
 def plan_usage_read(conn, url: str, parquet_drop: str | None, limits: Limits, full_refresh: bool,
@@ -81,9 +84,8 @@ def plan_usage_read(conn, url: str, parquet_drop: str | None, limits: Limits, fu
         return UsageRead(None, f"{over_limit} staged event(s) above max_event_quantity "
                                f"{limits.max_event_quantity:,}: a full read refuses them")
     since = min(latest, previous) - lookback
-    cut = UsageRead(since, "", kind)
     staged = conn.execute("SELECT count(*) FROM staging.usage_events WHERE received_at < ?", [since]).fetchone()[0]
-    held = source_count_before(url, cut.source_since)
+    held = source_count_before(url, as_source_instant(since, kind))
     if held != staged:
         return UsageRead(None, f"the source holds {held:,} events received before {since:%Y-%m-%d %H:%M:%S} UTC "
                                f"and staging {staged:,}: an event was deleted, or inserted with an old received_at")

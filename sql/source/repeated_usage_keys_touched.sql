@@ -1,7 +1,8 @@
--- The idempotency-key index (migration 0017) brought up to date after an incremental usage snapshot:
--- the rows of the touched keys (sql/source/usage_keys_touched.sql) recomputed from the staged events,
--- the same rule as the full rebuild (sql/source/repeated_usage_keys.sql): first received copy wins,
--- ties by lowest event id; keys carried once are not listed.
+-- The idempotency-key index (migration 0017): the rows of the touched keys recomputed from the staged
+-- events. The touched keys are every repeated key after a full snapshot (sql/source/repeated_usage_keys.sql),
+-- or those the re-read and replaced events carry after an incremental one (sql/source/usage_keys_touched.sql).
+-- Only keys carried more than once are listed: the first received copy (ties: lowest event id) wins, as
+-- metering counts it.
 DELETE FROM staging.repeated_usage_keys WHERE idempotency_key IN (SELECT idempotency_key FROM touched_usage_keys);
 
 INSERT INTO staging.repeated_usage_keys

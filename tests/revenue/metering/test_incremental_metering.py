@@ -14,6 +14,7 @@ import pytest
 
 from billing_assets.periods import Period, months_in, naive, parse_month
 from billing_assets.sample_world.events import write_usage_events_parquet
+from billing_assets.source.assets import rebuild_key_index
 from billing_assets.source.resources import SourceDatabaseResource
 from billing_assets.warehouse import open_warehouse, run_sql, transaction
 from tests.conftest import Env
@@ -134,6 +135,6 @@ def test_the_index_is_the_same_whatever_order_the_source_holds_events_in(tmp_pat
         for event_id, key, at in rows if order == "received" else reversed(rows):
             conn.execute("INSERT INTO staging.usage_events VALUES (?, ?, 'dep', 'api_requests', 1, ?, ?)",
                          [event_id, key, at, at])
-        run_sql(conn, "source/repeated_usage_keys.sql")
+        rebuild_key_index(conn)
     with duckdb.connect(str(path), read_only=True) as conn:
         assert conn.execute("SELECT * FROM staging.repeated_usage_keys").fetchall() == [("k", "c", 3)]
