@@ -7,9 +7,10 @@ the demo's ten, every scenario included; cached between runs in --workdir), then
 for the world's last month exactly as the schedule does (a fresh warehouse, a file-backed Dagster
 instance, Stripe off; vl-convert's Vega bundle is kept from an earlier close, as in production), and
 prints wall time, CPU time and peak RSS of the close's own process, the time of each step from the
-run's own event log, and the growth exponent between consecutive sizes
-(log(time ratio) / log(size ratio): 1.0 is linear). Targets (issue 16): 10,000 tenants under 20 s,
-100,000 under 3 minutes, exponent at most 1.05, peak RSS under 2 GiB.
+run's own event log, the machine's speed during the close (a probe beside it times a fixed loop), and
+the growth exponent between consecutive sizes (log(time ratio) / log(size ratio): 1.0 is linear).
+Targets (issue 16): 10,000 tenants under 20 s, 100,000 under 3 minutes, exponent at most 1.05, peak
+RSS under 2 GiB.
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ import json
 import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +82,36 @@ def close(home: Path, partition: str) -> dict:
             "steps": step_times(home), "bundle_built": not bundles}
 
 
+# Runs beside the close: every 2 s, the CPU time of 1M additions (10M-addition equivalent), one line each.
+PROBE = """
+import sys, time
+while True:
+    started, total = time.process_time(), 0
+    for i in range(1_000_000):
+        total += i
+    print(10 * (time.process_time() - started), flush=True)
+    time.sleep(2)
+"""
+
+
+@contextmanager
+def machine_speed() -> Iterator[list[float]]:
+    """This machine's speed while the close runs: a probe on the second core (the close keeps about one
+    busy) times a fixed pure-Python loop every 2 s; the list fills with the probes' figures. The host's
+    speed swings by up to 3x within minutes (2026-12-07: the same loop took 0.51-1.74 s for 10M
+    additions), so a close's figure means little without the speed it ran at."""
+    probes: list[float] = []
+    with tempfile.TemporaryFile("w+") as out:
+        probe = subprocess.Popen([sys.executable, "-c", PROBE], stdout=out)
+        try:
+            yield probes
+        finally:
+            probe.kill()
+            probe.wait()
+            out.seek(0)
+            probes.extend(float(line) for line in out.read().split())
+
+
 def step_times(home: Path) -> dict[str, float]:
     code = ("import json, dagster as dg\n"
             "i = dg.DagsterInstance.get()\n"
@@ -101,9 +136,13 @@ def main() -> None:
     for tenants in args.tenants:
         home = args.workdir / f"t{tenants}"
         generated = world(home, tenants, args.months, args.events)
-        figures = close(home, partition)
+        with machine_speed() as probes:
+            figures = close(home, partition)
+        speed = (f"machine speed during the close: 10M additions in {statistics.median(probes):.2f} s CPU "
+                 f"(median of {len(probes)} probes, {min(probes):.2f}-{max(probes):.2f})") if probes else "no probe"
         print(f"{tenants:>7,} tenants ({partition[:7]}): month close {figures['wall']:.1f} s wall, "
-              f"{figures['cpu']:.1f} s CPU, peak RSS {figures['peak_mib']:,.0f} MiB (world ready in {generated:.0f} s"
+              f"{figures['cpu']:.1f} s CPU, peak RSS {figures['peak_mib']:,.0f} MiB (world ready in {generated:.0f} s; "
+              f"{speed}"
               f"{'; the Vega bundle was built in this close: run again for a later month' if figures['bundle_built'] else ''})")
         for step, seconds in sorted(figures["steps"].items(), key=lambda kv: -kv[1])[:8]:
             print(f"    {step:<32} {seconds:6.1f} s")
