@@ -1,6 +1,7 @@
 """The marts on the sample world: cost ties to the bill, revenue to issued invoices; analyst queries run."""
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -45,6 +46,27 @@ def test_cost_ties_to_the_bill_and_revenue_to_issued_invoices(closed):
     clock = {key.name for check in freshness_checks for key in check.check_keys}
     assert all(c.passed for c in checks if c.asset_key.path[0] in ("deployment_margin", "reconciliation_report")
                and c.check_name != "negative_margin" and c.check_name not in clock)
+
+
+@pytest.mark.parametrize(("now", "due", "fresh"), [
+    # Before 00:00 UTC on 2 November the deadline in force is 2 October's, so September is the month due.
+    (datetime(2026, 11, 1, 23, 59, tzinfo=UTC), "2026-09-01", True),
+    (datetime(2026, 11, 2, 0, 0, tzinfo=UTC), "2026-10-01", True),  # October: the sample year's last month
+    (datetime(2026, 12, 7, 12, 0, tzinfo=UTC), "2026-11-01", False),  # November: never closed
+])
+def test_last_months_invoices_and_margin_are_due_by_the_2nd(closed, now, due, fresh):
+    """The freshness check of the month close, run alone at a pinned clock on the closed sample year
+    (2026-01..10): it asks for the month before the latest deadline (00:00 UTC on the 2nd)."""
+    from dagster._core.test_utils import freeze_time  # Dagster's own clock for the check; nothing else here
+
+    only = dg.define_asset_job("freshness_only", selection=dg.AssetSelection.checks(*freshness_checks))
+    defs = dg.Definitions.merge(closed.defs, dg.Definitions(jobs=[only]))
+    with freeze_time(now):
+        result = defs.resolve_job_def("freshness_only").execute_in_process(instance=closed.instance)
+    evaluations = result.get_asset_check_evaluations()
+    assert sorted(e.asset_key.path[0] for e in evaluations) == ["deployment_margin", "tenant_invoices"]
+    assert all(e.passed is fresh and f"partition {due}" in e.description for e in evaluations)
+    assert all(e.severity == dg.AssetCheckSeverity.WARN for e in evaluations)  # blocks nothing
 
 
 def test_negative_margin_warns_with_revenue_cost_and_driver(closed):
