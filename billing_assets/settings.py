@@ -39,6 +39,12 @@ class Locations:
         return Path(os.environ.get("BILLING_DO_EXPORT_DIR") or self.home / "digitalocean")
 
     @property
+    def fx_rates_csv(self) -> str | None:
+        """The deployment's FX table, which the scheduled close reads (it carries no run config); None: the
+        table shipped with the package."""
+        return os.environ.get("BILLING_FX_RATES_CSV") or None
+
+    @property
     def exports_dir(self) -> Path:
         return self.home / "exports"
 

@@ -23,7 +23,7 @@ import pytest
 # Keep the developer's own .billing untouched by anything that reads the environment.
 os.environ["BILLING_HOME"] = str(Path(os.environ.get("PYTEST_TMPDIR", "/tmp")) / f"billing-tests-{os.getpid()}")
 for name in ("BILLING_WAREHOUSE_PATH", "BILLING_SOURCE_URL", "BILLING_DO_EXPORT_DIR", "DIGITALOCEAN_TOKEN",
-             "STRIPE_API_KEY"):
+             "STRIPE_API_KEY", "BILLING_FX_RATES_CSV"):
     os.environ.pop(name, None)
 # Partitions from 2024-01 (the default starts at the sample world's 2026-01): tests reach a month before the
 # sample world (DigitalOcean's "no usage") and a 24-month backfill. The default has its own test.

@@ -94,3 +94,22 @@ def test_every_materialization_reports_row_count_and_column_schema(env):
             if key not in meta and not (key == "dagster/column_schema" and event.asset_key.path[0] in DOCUMENTS):
                 missing.append(f"{event.asset_key.to_user_string()} lacks {key}")
     assert not missing, missing
+
+
+def test_every_setting_the_code_reads_is_in_the_readme_configuration_table():
+    """What an operator can set is what the README's Configuration table lists: each environment variable
+    that the code (os.environ, dg.EnvVar, secret_env, the books' env lookups) or the shipped instance
+    configs read has a row there, so a new setting cannot ship undocumented."""
+    import re
+
+    read = set()
+    for source in (ROOT / "billing_assets").rglob("*.py"):
+        read |= set(re.findall(r"""(?:environ\.get\(|environ\[|EnvVar\(|secret_env\(|getenv\(|\benv\()"([A-Z][A-Z0-9_]+)\"""",
+                               source.read_text()))
+    for config in (ROOT / "deploy").glob("*.yaml"):
+        read |= set(re.findall(r"env: ([A-Z][A-Z0-9_]+)", config.read_text()))
+    section = (ROOT / "README.md").read_text().split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    listed = {name for row in re.findall(r"^\| ([^|]+) \|", section, re.MULTILINE)
+              for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row)}
+    assert {"BILLING_FX_RATES_CSV", "STRIPE_API_KEY", "DAGSTER_POSTGRES_URL", "XERO_CLIENT_SECRET"} <= read
+    assert read - listed == set()

@@ -25,6 +25,7 @@ from billing_assets.money import CURRENCY_EXPONENTS, minor_to_major
 from billing_assets.periods import Period, aware, months_in, naive
 from billing_assets.revenue.invoicing import store
 from billing_assets.revenue.invoicing.inputs import load_tenant_inputs, quote_tenant
+from billing_assets.settings import locations
 from billing_assets.sql_files import read_sql
 from billing_assets.warehouse import insert_rows, markdown_preview, run_sql, transaction
 from billing_assets.warehouse.resource import WarehouseResource
@@ -37,16 +38,27 @@ MART_TABLES = ("deployment_margin", "tenant_margin", "monthly_pnl")
 class MarginConfig(dg.Config):
     fx_rates_csv: str | None = Field(default=None, description="CSV of currency,month (YYYY-MM),usd_per_unit: "
                                      "the USD value of one unit of each non-USD invoice currency, per month. "
-                                     "Unset: the table shipped with the package (billing_assets/margin/fx_rates.csv).")
+                                     "Unset: the deployment's table (BILLING_FX_RATES_CSV), else the one shipped "
+                                     "with the package (billing_assets/margin/fx_rates.csv).")
+
+
+def fx_rates_source(configured: str | None) -> tuple[str, Path | None]:
+    """Which FX table a run reads, named as the operator set it: run config `fx_rates_csv`, else the
+    deployment's BILLING_FX_RATES_CSV (what a scheduled close reads), else the shipped one (path None)."""
+    if configured is not None:
+        return f"fx_rates_csv {configured}", Path(configured)
+    if deployed := locations().fx_rates_csv:
+        return f"BILLING_FX_RATES_CSV {deployed}", Path(deployed)
+    return f"billing_assets.margin/{SHIPPED_FX_RATES}", None
 
 
 def fx_rates_text(configured: str | None) -> tuple[str, str]:
-    """(name, CSV text) of the FX table: the configured file, or the one shipped inside the package."""
-    if configured is None:
-        return f"billing_assets.margin/{SHIPPED_FX_RATES}", (files("billing_assets.margin") / SHIPPED_FX_RATES).read_text()
-    path = Path(configured)
+    """(name, CSV text) of the FX table fx_rates_source chooses."""
+    name, path = fx_rates_source(configured)
+    if path is None:
+        return name, (files("billing_assets.margin") / SHIPPED_FX_RATES).read_text()
     if not path.is_file():
-        raise dg.Failure(f"fx_rates_csv {path} does not exist", allow_retries=False)
+        raise dg.Failure(f"{name} does not exist", allow_retries=False)
     return str(path), path.read_text(encoding="utf-8")
 
 
@@ -146,7 +158,9 @@ def margin_marts(context: dg.AssetExecutionContext, config: MarginConfig, wareho
         losses = conn.execute(read_sql("marts/negative_margin.sql"), params).fetchall()
         schemas = {t: table_schema(conn, f"margin.{t}") for t in MART_TABLES}
     if missing:
-        fx_table = config.fx_rates_csv or "a copy of billing_assets/margin/fx_rates.csv named in run config fx_rates_csv"
+        name, path = fx_rates_source(config.fx_rates_csv)
+        fx_table = (name if path else "a copy of billing_assets/margin/fx_rates.csv named in BILLING_FX_RATES_CSV "
+                    "(or, for one run, in run config fx_rates_csv)")
         yield dg.AssetCheckResult(asset_key="deployment_margin", check_name="fx_rates_present", passed=False,
                                   severity=dg.AssetCheckSeverity.ERROR, metadata={"missing": dg.MetadataValue.md(
                                       md_bullets([f"{c} {m}: add a row to {fx_table}" for c, m in missing]))})

@@ -168,6 +168,31 @@ def test_missing_fx_rate_stops_the_marts_with_a_clear_error(env, tmp_path):
         assert conn.execute("SELECT count(*) FROM margin.deployment_margin").fetchone()[0] == 0
 
 
+def test_the_deployments_fx_table_stops_an_unattended_close_naming_it(env, tmp_path, monkeypatch):
+    """A scheduled close carries no run config: BILLING_FX_RATES_CSV is the table it reads."""
+    fx = tmp_path / "fx.csv"
+    fx.write_text("currency,month,usd_per_unit\n")
+    monkeypatch.setenv("BILLING_FX_RATES_CSV", str(fx))
+    result = env.month_close("2026-04-01", "2026-04-01", raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert f"no USD rate for JPY 2026-04: add them to BILLING_FX_RATES_CSV {fx}" in failure.event_specific_data.error.message
+
+
+def test_run_config_then_the_deployment_setting_then_the_shipped_fx_table(tmp_path, monkeypatch):
+    deployed, one_run = tmp_path / "deployed.csv", tmp_path / "one_run.csv"
+    deployed.write_text("currency,month,usd_per_unit\nJPY,2026-11,0.00650\n")
+    one_run.write_text("currency,month,usd_per_unit\nJPY,2026-11,0.00700\n")
+    monkeypatch.delenv("BILLING_FX_RATES_CSV", raising=False)
+    assert fx_rates_text(None)[0] == "billing_assets.margin/fx_rates.csv"
+    monkeypatch.setenv("BILLING_FX_RATES_CSV", str(deployed))
+    assert parse_fx_rates(*fx_rates_text(None)) == [("JPY", "2026-11", Decimal("0.00650"))]
+    assert parse_fx_rates(*fx_rates_text(str(one_run))) == [("JPY", "2026-11", Decimal("0.00700"))]
+    monkeypatch.setenv("BILLING_FX_RATES_CSV", "/nowhere/fx.csv")
+    with pytest.raises(dg.Failure, match="BILLING_FX_RATES_CSV /nowhere/fx.csv does not exist"):
+        fx_rates_text(None)
+
+
 def test_the_shipped_fx_table_is_read_from_the_package():
     name, text = fx_rates_text(None)
     assert name == "billing_assets.margin/fx_rates.csv"
