@@ -84,7 +84,7 @@ def close(home: Path, partition: str) -> dict:
 
 # Runs beside the close: every 2 s, the CPU time of 1M additions (10M-addition equivalent), one line each.
 PROBE = """
-import sys, time
+import time
 while True:
     started, total = time.process_time(), 0
     for i in range(1_000_000):
@@ -98,7 +98,7 @@ while True:
 def machine_speed() -> Iterator[list[float]]:
     """This machine's speed while the close runs: a probe on the second core (the close keeps about one
     busy) times a fixed pure-Python loop every 2 s; the list fills with the probes' figures. The host's
-    speed swings by up to 3x within minutes (2026-12-07: the same loop took 0.51-1.74 s for 10M
+    speed swings by up to 3x within minutes (2026-12-07: the same loop took 0.51-1.96 s for 10M
     additions), so a close's figure means little without the speed it ran at."""
     probes: list[float] = []
     with tempfile.TemporaryFile("w+") as out:
