@@ -1,6 +1,7 @@
 """Operating it: schedules and sensors as declared, and the shipped dagster.yaml (the 24-month
 backfill through the daemon is in tests/test_crash_recovery.py, after a killed month close)."""
 
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,8 +101,6 @@ def test_every_setting_the_code_reads_is_in_the_readme_configuration_table():
     """What an operator can set is what the README's Configuration table lists: each environment variable
     that the code (os.environ, dg.EnvVar, secret_env, the books' env lookups) or the shipped instance
     configs read has a row there, so a new setting cannot ship undocumented."""
-    import re
-
     read = set()
     for source in (ROOT / "billing_assets").rglob("*.py"):
         read |= set(re.findall(r"""(?:environ\.get\(|environ\[|EnvVar\(|secret_env\(|getenv\(|\benv\()"([A-Z][A-Z0-9_]+)\"""",
