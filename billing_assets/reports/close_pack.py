@@ -21,6 +21,7 @@ from billing_assets.money import exponent, minor_text
 from billing_assets.reports import xlsx
 from billing_assets.reports.xlsx import DECIMAL_STYLE, STYLE, Sheet, Workbook
 from billing_assets.sql_files import read_sql
+from billing_assets.warehouse.connection import run_sql, used_params
 
 FETCH_ROWS = 10_000  # rows read from DuckDB at a time: a sheet is streamed, never held whole
 PLAIN, USD, LOCAL = "plain", "usd", "local"  # how a column is written: as it is, USD minor units, invoice currency
@@ -73,58 +74,93 @@ def summary_rows(conn: duckdb.DuckDBPyConnection, month: str) -> list[tuple[str,
     return list(zip(labels, row[1:], strict=True))
 
 
-def _write_table(sheet: Sheet, table: Table, rows: duckdb.DuckDBPyConnection) -> int:
-    """Header, the rows as they are fetched, then the totals: SUBTOTAL formulas over USD columns, or
-    sums per currency (an invoice total has no meaning across currencies). Returns the rows written."""
-    last_col = len(table.headers) - 1
-    letters = [xlsx.column_letter(c) for c in range(last_col + 1)]
+# Stands for the row number in cells rendered by DuckDB (their refs are `A` || ROW): escaped text never
+# holds a control character, so the one replacement per row cannot touch a cell's content.
+ROW = "\x01"
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                  "UBIGINT"}
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _cell_sql(letter: str, column: str, type_name: str, kind: str) -> str:
+    """The SQL that renders one column's cell (sql/reports/xlsx_cells.sql), as _write_table did in Python:
+    text as it is, numbers as their text, date-times as Excel serial days, money from minor units."""
+    ref, value = f"'{letter}' || $row", _quoted(column)
+    if kind == USD:
+        return f"xlsx_number_cell({ref}, xlsx_minor_text(coalesce({value}, 0), 2), {STYLE['usd']})"
+    if kind == LOCAL:  # the row's currency decides exponent and style: $exponents/$styles by $currencies
+        return (f"xlsx_number_cell({ref}, xlsx_minor_text(coalesce({value}, 0), $exponents[_currency]), "
+                f"$styles[_currency])")
+    if type_name == "VARCHAR":
+        return f"xlsx_string_cell({ref}, {value}, 0)"
+    if type_name == "TIMESTAMP":
+        return f"xlsx_datetime_cell({ref}, {value}, {STYLE['datetime']})"
+    if type_name in _INTEGER_TYPES:
+        return f"xlsx_number_cell({ref}, CAST({value} AS VARCHAR), 0)"
+    if type_name.startswith("DECIMAL"):
+        return f"xlsx_number_cell({ref}, xlsx_decimal_text({value}), 0)"
+    raise xlsx.XlsxError(f"close pack column {column!r} is {type_name}: no cell rendering for that type")
+
+
+def _over(query: str, select: str, tail: str = "") -> str:
+    """`SELECT <select> FROM (<query>) <tail>`: every piece is our own SQL, a file of sql/reports and the
+    column names DuckDB reported for it (quoted); the month is a parameter."""
+    return f"SELECT {select} FROM ({query}) {tail}"  # noqa: S608
+
+
+def _sums(columns: list[str], indexes: list[int]) -> str:
+    return ", ".join(f"coalesce(sum({_quoted(columns[c])}), 0)" for c in indexes)
+
+
+def _write_table(sheet: Sheet, table: Table, conn: duckdb.DuckDBPyConnection, month: str) -> int:
+    """Header, the rows (DuckDB renders each row's cells; only the row number is put in here), then the
+    totals: SUBTOTAL formulas over USD columns, or sums per currency (an invoice total has no meaning
+    across currencies). Returns the rows written."""
+    query, params = read_sql(f"reports/close_pack_{table.query}.sql"), {"month_start": f"{month}-01"}
+    types = {name: str(type_) for name, type_, *_ in conn.execute(_over(query, "*", "LIMIT 0"), params).description}
+    columns = list(types)
+    letters = [xlsx.column_letter(c) for c in range(len(columns))]
     sheet.add_row(1, [xlsx.string_cell(f"{letters[c]}1", h, STYLE["header"]) for c, h in enumerate(table.headers)])
-    exponents: dict[str, int] = {}
-    totals = dict.fromkeys(table.totals, 0)
-    by_currency: dict[str, dict[int, int]] = {}
-    currency_column = table.currency_column
-    kinds = [USD if c in table.usd else LOCAL if c in table.local else PLAIN for c in range(last_col + 1)]
+
+    currency = _quoted(columns[table.currency_column]) if table.currency_column is not None else "NULL"
+    exponents = {code: exponent(code)  # an unknown currency stops the pack, naming it
+                 for (code,) in conn.execute(_over(query, f"DISTINCT {currency}", "ORDER BY 1"), params).fetchall()
+                 if code is not None}
+    cells = " || ".join(
+        _cell_sql(letters[c], name, types[name], USD if c in table.usd else LOCAL if c in table.local else PLAIN)
+        for c, name in enumerate(columns))
+    render = _over(_over(query, f"*, list_position($currencies, {currency}) AS _currency"), cells)
+    rendered = conn.execute(render, used_params(render, {
+        **params, "row": ROW, "currencies": list(exponents), "exponents": list(exponents.values()),
+        "styles": [DECIMAL_STYLE[e] for e in exponents.values()]}))
     r = 1
-    while batch := rows.fetchmany(FETCH_ROWS):
-        for row in batch:
+    while batch := rendered.fetchmany(FETCH_ROWS):
+        for (row_cells,) in batch:
             r += 1
-            at = str(r)
-            currency = row[currency_column] if currency_column is not None else "USD"
-            local_exponent = exponents.get(currency)
-            if local_exponent is None:
-                local_exponent = exponents[currency] = exponent(currency)
-            cells = []
-            for letter, kind, value in zip(letters, kinds, row, strict=True):
-                if kind == PLAIN:
-                    cells.append(xlsx.string_cell(letter + at, value) if value.__class__ is str
-                                 else xlsx.value_cell(letter + at, value))
-                elif kind == USD:
-                    cells.append(xlsx.number_cell(letter + at, minor_text(int(value or 0), 2), STYLE["usd"]))
-                else:
-                    cells.append(xlsx.number_cell(letter + at, minor_text(int(value or 0), local_exponent),
-                                                  DECIMAL_STYLE[local_exponent]))
-            sheet.add_row(r, cells)
-            for c in totals:
-                totals[c] += int(row[c] or 0)
-            if table.local and not totals:
-                sums = by_currency.setdefault(currency, dict.fromkeys(table.local, 0))
-                for c in table.local:
-                    sums[c] += int(row[c] or 0)
+            sheet.add_row(r, (row_cells.replace(ROW, str(r)),))
     last = r  # the last data row
-    sheet.autofilter = (max(last, 2), last_col)
-    if totals:
+    sheet.autofilter = (max(last, 2), len(columns) - 1)
+    if table.totals:
+        totals = sorted(table.totals)
         cells = [xlsx.string_cell(f"A{last + 1}", "Total", STYLE["bold"])]
-        for c, total in sorted(totals.items()):
+        for c, total in zip(totals, conn.execute(_over(query, _sums(columns, totals)), params).fetchone(), strict=True):
             column = letters[c]
             cells.append(xlsx.formula_cell(f"{column}{last + 1}", f"SUBTOTAL(109,{column}2:{column}{max(last, 2)})",
-                                           minor_text(total, 2), STYLE["usd_total"]))
+                                           minor_text(int(total), 2), STYLE["usd_total"]))
         sheet.add_row(last + 1, cells)
-    for r, (currency, sums) in enumerate(sorted(by_currency.items()), start=last + 2):
-        e = exponents[currency]
-        sheet.add_row(r, [xlsx.string_cell(f"A{r}", f"Total {currency}", STYLE["bold"]),
-                          xlsx.string_cell(f"{letters[currency_column]}{r}", currency, STYLE["bold"]),
-                          *(xlsx.number_cell(f"{letters[c]}{r}", minor_text(total, e), DECIMAL_STYLE[e])
-                            for c, total in sorted(sums.items()))])
+    elif table.local:
+        local = sorted(table.local)
+        by_currency = conn.execute(_over(query, f"{currency}, {_sums(columns, local)}", "GROUP BY 1 ORDER BY 1"),
+                                   params).fetchall()
+        for r, (code, *sums) in enumerate(by_currency, start=last + 2):
+            e = exponents[code]
+            sheet.add_row(r, [xlsx.string_cell(f"A{r}", f"Total {code}", STYLE["bold"]),
+                              xlsx.string_cell(f"{letters[table.currency_column]}{r}", code, STYLE["bold"]),
+                              *(xlsx.number_cell(f"{letters[c]}{r}", minor_text(int(total), e), DECIMAL_STYLE[e])
+                                for c, total in zip(local, sums, strict=True))])
     return last - 1
 
 
@@ -133,6 +169,7 @@ def write_close_pack(path: Path, conn: duckdb.DuckDBPyConnection, month: str, ru
     """The workbook, streamed to a temporary file and renamed into place (a reader sees the old pack or
     this one); the tables are read from the analysts' copy. Returns the table rows written."""
     written = 0
+    run_sql(conn, "reports/xlsx_cells.sql")
     with atomic_path(path) as tmp, Workbook(tmp) as book:
         with book.sheet("Cover", (44, 60)) as cover:
             cover.add_row(1, [xlsx.string_cell("A1", f"Month close pack, {month}", STYLE["title"])])
@@ -156,6 +193,5 @@ def write_close_pack(path: Path, conn: duckdb.DuckDBPyConnection, month: str, ru
                                         xlsx.number_cell(f"B{r}", minor_text(int(value or 0), 2), STYLE["usd"])])
         for table in TABLES:
             with book.sheet(table.sheet, table.widths, freeze_header=True) as sheet:
-                rows = conn.execute(read_sql(f"reports/close_pack_{table.query}.sql"), {"month_start": f"{month}-01"})
-                written += _write_table(sheet, table, rows)
+                written += _write_table(sheet, table, conn, month)
     return written

@@ -116,8 +116,12 @@ def window_params(start: datetime, end: datetime) -> dict[str, datetime]:
 def run_sql(conn: duckdb.DuckDBPyConnection, relative: str, params: dict | None = None) -> None:
     """Run every statement of a file in sql/ with named parameters (`$window_start`, ...)."""
     for statement in statements(read_sql(relative)):
-        used = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}\b", statement)}
-        conn.execute(statement, used)
+        conn.execute(statement, used_params(statement, params))
+
+
+def used_params(statement: str, params: dict | None) -> dict:
+    """The named parameters a statement names: DuckDB refuses any it does not use."""
+    return {k: v for k, v in (params or {}).items() if re.search(rf"\${k}\b", statement)}
 
 
 def table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:

@@ -1,6 +1,6 @@
 """The close pack's own .xlsx writer, read back with openpyxl: values, styles, hostile text, limits."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import openpyxl
@@ -116,3 +116,71 @@ def test_a_failed_write_leaves_the_old_file(tmp_path):
         with book.sheet("Sheet") as sheet:
             sheet.write_values(xlsx.EXCEL_MAX_ROWS + 1, ("too far",))
     assert final.read_bytes() == b"the old pack" and [p.name for p in tmp_path.iterdir()] == ["pack.xlsx"]
+
+
+@pytest.fixture(scope="module")
+def cells_sql():
+    """A DuckDB connection with sql/reports/xlsx_cells.sql's macros, as the close pack renders its rows."""
+    import duckdb
+
+    from billing_assets.warehouse.connection import run_sql
+
+    with duckdb.connect(config={"threads": 4}) as conn:
+        run_sql(conn, "reports/xlsx_cells.sql")
+        yield conn
+
+
+WHITE_SPACE = [chr(c) for c in range(0x3001) if chr(c).isspace()]  # all 29 of Python's, \t to U+3000
+HOSTILE_TEXT = [
+    "", "plain", "<script>&amp;</script>", "a > b & c < d", "bell\x07 and nul\x00", "_x0041_ is not A",
+    "_x0041_x0042_", "_X0041_ _x004g_ _x04_", "x" * (xlsx.EXCEL_MAX_TEXT + 10),
+    "_x0041_" + "y" * xlsx.EXCEL_MAX_TEXT, "y" * (xlsx.EXCEL_MAX_TEXT - 3) + "_x0041_",  # escapes at the cut
+    "z" * (xlsx.EXCEL_MAX_TEXT - 1) + "&<", "=1+1", "😀 émoji", "\u200b zero-width is not space\u200b",
+    "line\nbreak\ttab\rreturn", *(chr(c) + "controls" for c in range(32)), *(w + "edge" for w in WHITE_SPACE),
+    *("edge" + w for w in WHITE_SPACE), "\x1f_x001F_\x1f"]
+
+
+def test_duckdb_renders_text_cells_exactly_as_python(cells_sql):
+    """The close pack's rows are rendered by sql/reports/xlsx_cells.sql; its text must be the Python writer's,
+    byte for byte, on every kind of hostile text (escapes, control characters, Excel's cut at 32,767
+    characters, the white space that needs xml:space="preserve")."""
+    for style in (0, STYLE["bold"]):
+        for text in HOSTILE_TEXT:
+            (got,) = cells_sql.execute("SELECT xlsx_string_cell('B' || $row, $text, $style)",
+                                       {"row": "7", "text": text, "style": style}).fetchone()
+            assert got == xlsx.string_cell("B7", text, style), (style, text[:40])
+    assert cells_sql.execute("SELECT xlsx_string_cell('A1', NULL, 0)").fetchone() == ("",)  # as value_cell(None)
+
+
+def test_duckdb_renders_numbers_money_and_dates_exactly_as_python(cells_sql):
+    for amount in (0, 1, -1, 5, -5, 99, 100, -100, 1234, -1234, 7500, 123456789012345678, -(2**62)):
+        for exp in (0, 2, 3):
+            (got,) = cells_sql.execute("SELECT xlsx_number_cell('C9', xlsx_minor_text($amount, $exp), $style)",
+                                       {"amount": amount, "exp": exp, "style": xlsx.DECIMAL_STYLE[exp]}).fetchone()
+            assert got == xlsx.number_cell("C9", minor_text(amount, exp), xlsx.DECIMAL_STYLE[exp]), (amount, exp)
+    for number in (0, -3, 2**40):
+        (got,) = cells_sql.execute("SELECT xlsx_number_cell('D2', CAST($n AS VARCHAR), 0)", {"n": number}).fetchone()
+        assert got == xlsx.value_cell("D2", number), number
+    # each DECIMAL(width, scale) as DuckDB hands it over, Decimal("-0.25") as DECIMAL(2,2) among them
+    for number in (Decimal("12.500000"), Decimal("-0.25"), Decimal("0.00"), Decimal("1.00"), Decimal("-12.34")):
+        (got,) = cells_sql.execute("SELECT xlsx_number_cell('D2', xlsx_decimal_text($n), 0)", {"n": number}).fetchone()
+        assert got == xlsx.value_cell("D2", number), number
+    moments = [datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC), datetime(2026, 2, 3, tzinfo=UTC),
+               datetime(2026, 2, 3, 4, 5, 6, 123456, tzinfo=UTC), datetime(1900, 3, 1, 0, 0, 0, 1, tzinfo=UTC),
+               datetime(2099, 12, 31, 12, 0, 0, 999999, tzinfo=UTC)]
+    moments += [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=s * 7919.123457) for s in range(300)]
+    for moment in moments:
+        (got,) = cells_sql.execute("SELECT xlsx_datetime_cell('E3', CAST($at AS TIMESTAMP), $style)",
+                                   {"at": moment.replace(tzinfo=None), "style": STYLE["datetime"]}).fetchone()
+        assert got == xlsx.value_cell("E3", moment), moment
+
+
+def test_rendering_keeps_the_order_of_the_query_it_wraps(cells_sql):
+    """The close pack wraps each sheet's ordered query in a projection that renders its cells and numbers the
+    rows as they arrive; DuckDB keeps a projection's input order (docs: "Order preservation"), also across
+    threads and row groups. 600,000 rows in an order that is neither insertion nor key order."""
+    rows = cells_sql.execute(
+        "SELECT xlsx_number_cell('A' || $row, CAST(k AS VARCHAR), 0) FROM "
+        "(SELECT (i * 7919) % 600000 AS k FROM range(600000) t(i) ORDER BY hash(k), k)", {"row": "1"}).fetchall()
+    expected = cells_sql.execute("SELECT (i * 7919) % 600000 AS k FROM range(600000) t(i) ORDER BY hash(k), k").fetchall()
+    assert [r for (r,) in rows] == [xlsx.number_cell("A1", str(k)) for (k,) in expected]
