@@ -6,6 +6,9 @@ month close. This writer renders each row straight to XML text, about 2.5 µs pe
 only what the pack uses: text (inline strings), numbers, date-times, formulas with their cached
 value, a fixed table of cell styles, column widths, a frozen header row and an autofilter. The parts
 and their order follow ECMA-376 as Excel writes them; the tests read the files back with openpyxl.
+The close pack's table rows go faster still: DuckDB renders their cells with these same rules, written
+as SQL macros in sql/reports/xlsx_cells.sql (tests hold each macro to its function here), and the
+rendered rows go in through Sheet.add_row.
 
 Money is written from integer minor units as exact decimal text (`money.minor_text`), never via a float.
 Sheets are streamed into the zip as they are written, so memory does not grow with the rows; the
