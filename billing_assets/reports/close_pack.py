@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from billing_assets.exports import atomic_path
-from billing_assets.money import exponent, minor_text
+from billing_assets.money import MoneyError, exponent, minor_text
 from billing_assets.reports import xlsx
 from billing_assets.reports.xlsx import DECIMAL_STYLE, STYLE, Sheet, Workbook
 from billing_assets.sql_files import read_sql
@@ -126,9 +126,10 @@ def _write_table(sheet: Sheet, table: Table, conn: duckdb.DuckDBPyConnection, mo
     sheet.add_row(1, [xlsx.string_cell(f"{letters[c]}1", h, STYLE["header"]) for c, h in enumerate(table.headers)])
 
     currency = _quoted(columns[table.currency_column]) if table.currency_column is not None else "NULL"
-    exponents = {code: exponent(code)  # an unknown currency stops the pack, naming it
-                 for (code,) in conn.execute(_over(query, f"DISTINCT {currency}", "ORDER BY 1"), params).fetchall()
-                 if code is not None}
+    codes = [code for (code,) in conn.execute(_over(query, f"DISTINCT {currency}", "ORDER BY 1"), params).fetchall()]
+    if table.currency_column is not None and None in codes:
+        raise MoneyError(f"close pack sheet {table.sheet!r}: amounts without a currency; the marts must give each one")
+    exponents = {code: exponent(code) for code in codes if code is not None}  # an unknown currency stops the pack
     cells = " || ".join(
         _cell_sql(letters[c], name, types[name], USD if c in table.usd else LOCAL if c in table.local else PLAIN)
         for c, name in enumerate(columns))

@@ -68,3 +68,28 @@ def test_sheets_are_formatted_for_finance(year):
     assert cover["Source snapshot taken at"].endswith("UTC")
     assert cover["tenant_invoices:issued_invoices_unchanged"] == "passed"
     assert cover["deployment_margin:negative_margin"] == "FAILED (WARN)"  # luxor-infer loses money in October
+
+
+def test_an_amount_without_a_known_currency_stops_the_pack(tmp_path):
+    """The Invoices sheet formats each amount by its row's currency: a row without one, or with one the money
+    module does not know, fails the pack naming it, never a sheet with the amount left out."""
+    import pytest
+
+    from billing_assets.money import MoneyError
+    from billing_assets.reports import xlsx
+    from billing_assets.reports.close_pack import TABLES, _write_table
+    from billing_assets.warehouse.connection import run_sql
+
+    (invoices,) = [t for t in TABLES if t.query == "invoices"]
+    for currency, message in ((None, "Invoices.*amounts without a currency"), ("XTS", "unknown currency 'XTS'")):
+        with duckdb.connect() as conn:
+            run_sql(conn, "reports/xlsx_cells.sql")
+            conn.execute("CREATE SCHEMA marts")
+            conn.execute("CREATE TABLE marts.tenant_invoices AS SELECT 'INV-1' AS invoice_number, 'acme' AS tenant_slug, "
+                         "'invoice' AS document_type, 'issued' AS status, CAST($currency AS VARCHAR) AS currency, "
+                         "1000 AS subtotal_minor, 100 AS tax_minor, 1100 AS total_minor, "
+                         "TIMESTAMP '2026-11-01 03:00:00' AS issued_at, DATE '2026-10-01' AS period_start, "
+                         "0 AS correction_seq", {"currency": currency})
+            with pytest.raises(MoneyError, match=message), xlsx.Workbook(tmp_path / "pack.xlsx") as book, \
+                    book.sheet("Invoices") as sheet:
+                _write_table(sheet, invoices, conn, "2026-10")
