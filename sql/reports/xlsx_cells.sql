@@ -23,14 +23,17 @@ CREATE OR REPLACE TEMP MACRO xlsx_escape(t) AS
                       regexp_replace(left(t, 32767), '_(x[0-9A-Fa-f]{4}_)', '_x005F_\1', 'g'),
                       '&', '&amp;'), '<', '&lt;'), '>', '&gt;')) END;
 
--- string_cell (none for NULL, as value_cell): xml:space="preserve" when the text starts or ends with what
--- Python's str.isspace() calls white space.
+-- Python's str.isspace() for one character (false for the empty string): its 29 white-space characters.
+CREATE OR REPLACE TEMP MACRO xlsx_is_space(ch) AS
+    regexp_full_match(ch, '[\t\n\x0b\x0c\r\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]');
+
+-- string_cell (none for NULL, as value_cell): xml:space="preserve" when the text starts or ends with white
+-- space, as `text[:1].isspace() or text[-1:].isspace()`.
 CREATE OR REPLACE TEMP MACRO xlsx_string_cell(ref, t, style) AS
     CASE WHEN t IS NULL THEN ''
          ELSE '<c r="' || ref || '"' || CASE WHEN style > 0 THEN ' s="' || style || '"' ELSE '' END
               || ' t="inlineStr"><is><t'
-              || CASE WHEN regexp_matches(t, '^[\t\n\x0b\x0c\r\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]|[\t\n\x0b\x0c\r\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]$')
-                      THEN ' xml:space="preserve"' ELSE '' END
+              || CASE WHEN xlsx_is_space(left(t, 1)) OR xlsx_is_space(right(t, 1)) THEN ' xml:space="preserve"' ELSE '' END
               || '>' || xlsx_escape(t) || '</t></is></c>' END;
 
 -- number_cell, from the number's text (none for NULL, as value_cell).

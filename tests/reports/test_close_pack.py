@@ -4,7 +4,12 @@ from decimal import Decimal
 
 import duckdb
 import openpyxl
+import pytest
 
+from billing_assets.money import MoneyError
+from billing_assets.reports import xlsx
+from billing_assets.reports.close_pack import TABLES, _write_table
+from billing_assets.warehouse.connection import run_sql
 from tests.reports.test_exports_and_queries import MONTHS
 
 
@@ -73,13 +78,6 @@ def test_sheets_are_formatted_for_finance(year):
 def test_an_amount_without_a_known_currency_stops_the_pack(tmp_path):
     """The Invoices sheet formats each amount by its row's currency: a row without one, or with one the money
     module does not know, fails the pack naming it, never a sheet with the amount left out."""
-    import pytest
-
-    from billing_assets.money import MoneyError
-    from billing_assets.reports import xlsx
-    from billing_assets.reports.close_pack import TABLES, _write_table
-    from billing_assets.warehouse.connection import run_sql
-
     (invoices,) = [t for t in TABLES if t.query == "invoices"]
     for currency, message in ((None, "Invoices.*amounts without a currency"), ("XTS", "unknown currency 'XTS'")):
         with duckdb.connect() as conn:

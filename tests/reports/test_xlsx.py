@@ -3,12 +3,14 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import duckdb
 import openpyxl
 import pytest
 
 from billing_assets.money import minor_text
 from billing_assets.reports import xlsx
 from billing_assets.reports.xlsx import STYLE
+from billing_assets.warehouse.connection import run_sql
 
 
 def read_back(path, values=True):
@@ -121,10 +123,6 @@ def test_a_failed_write_leaves_the_old_file(tmp_path):
 @pytest.fixture(scope="module")
 def cells_sql():
     """A DuckDB connection with sql/reports/xlsx_cells.sql's macros, as the close pack renders its rows."""
-    import duckdb
-
-    from billing_assets.warehouse.connection import run_sql
-
     with duckdb.connect(config={"threads": 4}) as conn:
         run_sql(conn, "reports/xlsx_cells.sql")
         yield conn
